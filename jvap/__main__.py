@@ -1,0 +1,5 @@
+"""Entry point for `python -m jvap`."""
+
+from jvap.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Data-collection campaigns: questionnaires, uploads, validation and review."""

@@ -1,0 +1,174 @@
+"""The `jvap` command line: thin wrappers over the services."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+from sqlalchemy.orm import Session
+
+from jvap import demo as demo_data
+from jvap.accounts import service as accounts_service
+from jvap.config import Settings, get_settings
+from jvap.db import create_db_engine, create_sessionmaker, upgrade_database
+from jvap.errors import JvapError
+from jvap.reference import service as reference_service
+
+
+def _settings() -> Settings:
+    try:
+        return get_settings()
+    except ValueError as exc:  # pydantic's ValidationError is a ValueError
+        raise click.ClickException(f"bad configuration: {exc}") from exc
+
+
+@contextmanager
+def session_scope() -> Iterator[Session]:
+    """One transaction for the whole command; typed errors become plain CLI messages."""
+    engine = create_db_engine(_settings().database_url)
+    try:
+        with create_sessionmaker(engine).begin() as session:
+            yield session
+    except JvapError as exc:
+        raise click.ClickException(_describe(exc)) from exc
+    finally:
+        engine.dispose()
+
+
+def _describe(exc: JvapError) -> str:
+    lines = [exc.detail]
+    for issue in exc.issues:
+        where = issue.get("location") or issue.get("field") or ""
+        lines.append(
+            f"  - {where}: {issue.get('message', '')}"
+            if where
+            else f"  - {issue.get('message', '')}"
+        )
+    return "\n".join(lines)
+
+
+def _prepare_database_dir(url: str) -> None:
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+
+
+@click.group()
+@click.version_option(package_name="jvap")
+def main() -> None:
+    """jvap: monitoring database and data collection for the Joint Valletta Action Plan."""
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Apply migrations and load the shipped reference data into an empty database."""
+    url = _settings().database_url
+    _prepare_database_dir(url)
+    upgrade_database(url, revision)
+    if revision != "head":
+        return
+    with session_scope() as session:
+        result = reference_service.seed(session)
+    click.echo("database is up to date" + (" and reference data loaded" if result else ""))
+
+
+@main.group()
+def reference() -> None:
+    """Reference data: domains, priorities, partners, processes, regions."""
+
+
+@reference.command("load")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def reference_load(file: Path) -> None:
+    """Replace the lists FILE carries (YAML; or CSV for priorities); all or nothing."""
+    with session_scope() as session:
+        result = reference_service.load_reference_file(
+            session, filename=file.name, content=file.read_bytes()
+        )
+    changes = ", ".join(f"{name}: {n} change(s)" for name, n in result.changed.items())
+    click.echo(f"loaded {', '.join(result.lists)} from {file.name} ({changes})")
+
+
+@main.command()
+@click.option("--seed", default=2015, show_default=True, help="Random seed (same seed, same data).")
+@click.option("--initiatives", default=2000, show_default=True)
+def demo(seed: int, initiatives: int) -> None:
+    """Load a realistic synthetic dataset: initiatives, users, a past and an open campaign."""
+    with session_scope() as session:
+        if demo_data.is_loaded(session):
+            click.echo("demo data already loaded")
+            return
+        with click.progressbar(length=initiatives, label="initiatives") as bar:
+            result = demo_data.load_demo(
+                session, seed=seed, initiatives=initiatives, progress=bar.update
+            )
+    click.echo(
+        f"{result.initiatives} initiatives; demo users (password {demo_data.DEMO_PASSWORD!r}):"
+    )
+    for email, role in result.users.items():
+        click.echo(f"  {email:32} {role}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True)
+@click.option("--reload", is_flag=True, help="Restart on code changes (development).")
+def serve(host: str, port: int, reload: bool) -> None:
+    """Serve the API and portal with uvicorn."""
+    import uvicorn  # only this command needs the server
+
+    _settings()
+    uvicorn.run("jvap.app:create_app", factory=True, host=host, port=port, reload=reload)
+
+
+@main.group()
+def users() -> None:
+    """User accounts and API tokens."""
+
+
+@users.command("add")
+@click.argument("email")
+@click.option("--name", required=True)
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice(["admin", "analyst", "manager", "focal_point", "contributor"]),
+)
+@click.option("--partner", help="Partner code, for focal points and contributors.")
+@click.option("--password", help="Sign-in password (omit for token-only accounts).")
+@click.option("--lang", default="en", type=click.Choice(["en", "fr"]))
+def users_add(
+    email: str, name: str, role: str, partner: str | None, password: str | None, lang: str
+) -> None:
+    """Create a user."""
+    with session_scope() as session:
+        user = accounts_service.create_user(
+            session,
+            email=email,
+            name=name,
+            role=role,
+            partner_code=partner,
+            password=password,
+            language=lang,
+        )
+    click.echo(f"created user {user.email} ({user.role})")
+
+
+@users.command("token")
+@click.argument("email")
+@click.option("--name", default="cli", show_default=True, help="What the token is for.")
+@click.option("--days", type=int, help="Days until it expires (default JVAP_TOKEN_TTL_DAYS).")
+def users_token(email: str, name: str, days: int | None) -> None:
+    """Issue an API token for EMAIL; it is printed once and never stored in clear."""
+    with session_scope() as session:
+        user = accounts_service.get_user_by_email(session, email)
+        token, plain = accounts_service.issue_token(
+            session, user=user, name=name, ttl_days=days or _settings().token_ttl_days
+        )
+    click.echo(plain)
+    click.echo(f"expires {token.expires_at:%Y-%m-%d}", err=True)

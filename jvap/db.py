@@ -1,0 +1,90 @@
+"""Database engine, declarative base and the per-request session."""
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any, ClassVar
+
+from alembic import command
+from alembic.config import Config
+from fastapi import Depends, Request
+from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# JSONB on PostgreSQL (indexable, compact), plain JSON text on SQLite.
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: DateTime(timezone=True),
+        dict[str, Any]: JSONType,
+    }
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def create_db_engine(url: str, **kwargs: Any) -> Engine:
+    """Engine for `url`; on SQLite, makes savepoints, transactions and foreign keys work."""
+    backend = make_url(url).get_backend_name()
+    if backend != "sqlite":
+        return create_engine(url, pool_pre_ping=True, **kwargs)
+
+    engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
+
+    # pysqlite's own transaction handling breaks SAVEPOINT and ignores BEGIN; the
+    # documented fix is to switch it off and emit BEGIN ourselves.
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+    return engine
+
+
+def create_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One session per request: committed when the route returns, rolled back if it raises."""
+    with request.app.state.sessionmaker.begin() as session:
+        yield session
+
+
+# scope="function" commits before the response is sent, so a failed commit is never a 200.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def alembic_config(url: str) -> Any:
+    """Alembic configuration for the repository's migrations, pointed at `url`."""
+    ini = Path(__file__).resolve().parent.parent / "alembic.ini"
+    config = Config(str(ini))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    config.attributes["configure_logging"] = False
+    return config
+
+
+def upgrade_database(url: str, revision: str = "head") -> None:
+    """Bring the database at `url` to `revision` with Alembic (never create_all)."""
+    command.upgrade(alembic_config(url), revision)

@@ -1,0 +1,1 @@
+"""The registry of JVAP initiatives (projects and policies) and their revisions."""

@@ -1,0 +1,171 @@
+"""ORM models for initiatives, their multi-valued fields and revisions."""
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, Numeric, String, Text
+from sqlalchemy.ext.hybrid import hybrid_property
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from jvap.db import Base, utcnow
+
+REF_PREFIX = "JV-"
+
+
+def format_ref(initiative_id: int) -> str:
+    return f"{REF_PREFIX}{initiative_id:06d}"
+
+
+class Initiative(Base):
+    """A project or policy reported by a partner; its public ref derives from its id."""
+
+    __tablename__ = "initiative"
+    # AUTOINCREMENT on SQLite so that an id, and so a public ref, is never reused.
+    __table_args__ = (
+        Index("ix_initiative_partner_code_id", "partner_code", "id"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_code: Mapped[str] = mapped_column(ForeignKey("partner.code"))
+    kind: Mapped[str] = mapped_column(String(16), index=True)  # project | policy
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    start_date: Mapped[date | None] = mapped_column(index=True)
+    end_date: Mapped[date | None] = mapped_column(index=True)
+    scope: Mapped[str] = mapped_column(String(16))  # national | regional | continental
+    budget: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))
+    currency: Mapped[str | None] = mapped_column(String(3))
+    budget_eur: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))
+    eur_rate: Mapped[Decimal | None] = mapped_column(Numeric(18, 8))  # EUR per unit of currency
+    eur_rate_date: Mapped[date | None]
+    funder_category: Mapped[str | None] = mapped_column(String(32))
+    gender_marker: Mapped[int | None]
+    entity: Mapped[str | None] = mapped_column(String(300))
+    website: Mapped[str | None] = mapped_column(String(500))
+    remarks: Mapped[str | None] = mapped_column(Text)
+    # pending until the follow-up team verifies it; only published ones count in summaries.
+    publication_status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    revision: Mapped[int] = mapped_column(default=1)
+    source: Mapped[str] = mapped_column(String(16), default="api")  # api | questionnaire | demo
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    domains: Mapped[list["InitiativeDomain"]] = relationship(
+        cascade="all, delete-orphan", order_by="InitiativeDomain.domain_code"
+    )
+    priorities: Mapped[list["InitiativePriority"]] = relationship(
+        cascade="all, delete-orphan", order_by="InitiativePriority.priority_code"
+    )
+    countries: Mapped[list["InitiativeCountry"]] = relationship(
+        cascade="all, delete-orphan", order_by="InitiativeCountry.country_iso3"
+    )
+    funders: Mapped[list["InitiativeFunder"]] = relationship(
+        cascade="all, delete-orphan", order_by="InitiativeFunder.position"
+    )
+    implementers: Mapped[list["InitiativeImplementer"]] = relationship(
+        cascade="all, delete-orphan", order_by="InitiativeImplementer.position"
+    )
+    target_groups: Mapped[list["InitiativeTargetGroup"]] = relationship(
+        cascade="all, delete-orphan", order_by="InitiativeTargetGroup.code"
+    )
+    external_ids: Mapped[list["InitiativeExternalId"]] = relationship(
+        cascade="all, delete-orphan", order_by="InitiativeExternalId.value"
+    )
+
+    @hybrid_property
+    def ref(self) -> str:
+        return format_ref(self.id)
+
+
+class InitiativeDomain(Base):
+    __tablename__ = "initiative_domain"
+
+    initiative_id: Mapped[int] = mapped_column(
+        ForeignKey("initiative.id", ondelete="CASCADE"), primary_key=True
+    )
+    domain_code: Mapped[str] = mapped_column(
+        ForeignKey("domain.code"), primary_key=True, index=True
+    )
+
+
+class InitiativePriority(Base):
+    __tablename__ = "initiative_priority"
+
+    initiative_id: Mapped[int] = mapped_column(
+        ForeignKey("initiative.id", ondelete="CASCADE"), primary_key=True
+    )
+    priority_code: Mapped[str] = mapped_column(
+        ForeignKey("priority.code"), primary_key=True, index=True
+    )
+
+
+class InitiativeCountry(Base):
+    __tablename__ = "initiative_country"
+
+    initiative_id: Mapped[int] = mapped_column(
+        ForeignKey("initiative.id", ondelete="CASCADE"), primary_key=True
+    )
+    country_iso3: Mapped[str] = mapped_column(
+        ForeignKey("country.iso3"), primary_key=True, index=True
+    )
+
+
+class InitiativeFunder(Base):
+    """A funder as written; linked to a partner when the name is a known partner."""
+
+    __tablename__ = "initiative_funder"
+
+    initiative_id: Mapped[int] = mapped_column(
+        ForeignKey("initiative.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    partner_code: Mapped[str | None] = mapped_column(ForeignKey("partner.code"), index=True)
+
+
+class InitiativeImplementer(Base):
+    __tablename__ = "initiative_implementer"
+
+    initiative_id: Mapped[int] = mapped_column(
+        ForeignKey("initiative.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+
+
+class InitiativeTargetGroup(Base):
+    __tablename__ = "initiative_target_group"
+
+    initiative_id: Mapped[int] = mapped_column(
+        ForeignKey("initiative.id", ondelete="CASCADE"), primary_key=True
+    )
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+
+
+class InitiativeExternalId(Base):
+    __tablename__ = "initiative_external_id"
+
+    initiative_id: Mapped[int] = mapped_column(
+        ForeignKey("initiative.id", ondelete="CASCADE"), primary_key=True
+    )
+    value: Mapped[str] = mapped_column(String(200), primary_key=True)
+
+
+class InitiativeRevision(Base):
+    """One change to an initiative: who, when, what changed, and from which submission."""
+
+    __tablename__ = "initiative_revision"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    initiative_id: Mapped[int] = mapped_column(
+        ForeignKey("initiative.id", ondelete="CASCADE"), index=True
+    )
+    number: Mapped[int]
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    submission_id: Mapped[int | None] = mapped_column(ForeignKey("submission.id"), index=True)
+    # {field: [old, new]} for every field that changed; the first revision lists all set fields.
+    changes: Mapped[dict[str, Any]]

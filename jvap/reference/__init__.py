@@ -1,0 +1,1 @@
+"""Reference data: regions, countries, partners, processes, domains and priorities."""

@@ -1,0 +1,1 @@
+"""Progress summaries and Excel/CSV reports."""

@@ -1,0 +1,77 @@
+"""Users and API tokens."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from jvap.accounts import service
+from jvap.errors import BadRequest, Conflict, NotFound, Unauthorized
+from tests.factories import make_user
+
+
+def test_token_authenticates_its_user(session: Session) -> None:
+    user = make_user(session, role="focal_point", partner_code="SEN")
+    token, plain = service.issue_token(session, user=user)
+    assert token.token_hash != plain and plain not in token.token_hash
+    assert service.authenticate_token(session, token=plain) is user
+    assert token.last_used_at is not None
+
+
+@pytest.mark.parametrize("state", ["unknown", "expired", "revoked", "disabled"])
+def test_unusable_tokens_are_refused(session: Session, state: str) -> None:
+    user = make_user(session)
+    token, plain = service.issue_token(session, user=user)
+    if state == "unknown":
+        plain = plain + "x"
+    elif state == "expired":
+        token.expires_at = datetime.now(UTC) - timedelta(seconds=1)
+    elif state == "revoked":
+        token.revoked_at = datetime.now(UTC)
+    else:
+        user.is_active = False
+    with pytest.raises(Unauthorized):
+        service.authenticate_token(session, token=plain)
+
+
+def test_passwords_are_hashed_with_argon2(session: Session) -> None:
+    user = make_user(session, password="correct horse")
+    assert user.password_hash and user.password_hash.startswith("$argon2")
+    assert service.verify_password(user.password_hash, "correct horse")
+    assert not service.verify_password(user.password_hash, "wrong")
+    assert not service.verify_password(None, "anything")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"role": "king"}, BadRequest),
+        ({"role": "focal_point"}, BadRequest),
+        ({"role": "analyst", "partner_code": "SEN"}, BadRequest),
+        ({"role": "focal_point", "partner_code": "XXX"}, NotFound),
+    ],
+)
+def test_invalid_users_are_refused(session: Session, kwargs: dict, error: type) -> None:
+    with pytest.raises(error):
+        service.create_user(session, email="a@b.example", name="A", **kwargs)
+
+
+def test_emails_are_unique_case_insensitively(session: Session) -> None:
+    make_user(session, email="a@b.example")
+    with pytest.raises(Conflict):
+        service.create_user(session, email="A@B.example ", name="A", role="analyst")
+
+
+def test_missing_token_is_unauthorized_in_the_error_shape(client: TestClient) -> None:
+    from fastapi import Depends
+
+    from jvap.accounts.deps import require_roles
+
+    @client.app.get("/test-protected", dependencies=[Depends(require_roles("admin"))])
+    def protected() -> dict[str, bool]:
+        return {"ok": True}
+
+    response = client.get("/test-protected")
+    assert response.status_code == 401
+    assert response.json()["error"] == "unauthorized"

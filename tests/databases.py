@@ -1,0 +1,45 @@
+"""Throw-away test databases on the backend JVAP_TEST_DATABASE_URL names (SQLite by default)."""
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+ENV = "JVAP_TEST_DATABASE_URL"
+
+
+def backend() -> str:
+    url = os.environ.get(ENV)
+    return make_url(url).get_backend_name() if url else "sqlite"
+
+
+@contextmanager
+def scratch_database(tmp_dir: Path) -> Iterator[str]:
+    """URL of a new, empty database, dropped afterwards.
+
+    On PostgreSQL each test run gets its own database, so parallel runs never collide.
+    """
+    base = os.environ.get(ENV)
+    if not base:
+        yield f"sqlite:///{tmp_dir / f'jvap-{uuid.uuid4().hex[:8]}.db'}"
+        return
+    url = make_url(base)
+    if url.drivername == "postgresql":
+        url = url.set(drivername="postgresql+psycopg")
+    if url.get_backend_name() == "sqlite":
+        yield url.render_as_string(hide_password=False)
+        return
+    name = f"jvap_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

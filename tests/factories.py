@@ -1,0 +1,81 @@
+"""Small keyword-default factories for test records."""
+
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy.orm import Session
+
+from jvap.accounts import service as accounts_service
+from jvap.accounts.models import User
+from jvap.initiatives.models import (
+    Initiative,
+    InitiativeCountry,
+    InitiativeDomain,
+    InitiativePriority,
+)
+
+_counter = iter(range(1, 10**9))
+
+
+def make_user(
+    session: Session,
+    *,
+    role: str = "analyst",
+    partner_code: str | None = None,
+    email: str | None = None,
+    password: str | None = None,
+) -> User:
+    if role in ("focal_point", "contributor") and partner_code is None:
+        partner_code = "SEN"
+    return accounts_service.create_user(
+        session,
+        email=email or f"user{next(_counter)}@test.example",
+        name="Test User",
+        role=role,
+        partner_code=partner_code,
+        password=password,
+    )
+
+
+def auth_headers(session: Session, user: User) -> dict[str, str]:
+    _, plain = accounts_service.issue_token(session, user=user)
+    return {"Authorization": f"Bearer {plain}"}
+
+
+def make_initiative(
+    session: Session,
+    *,
+    partner_code: str = "SEN",
+    kind: str = "project",
+    title: str = "Youth employment programme",
+    status: str = "ongoing",
+    scope: str = "national",
+    start_date: date = date(2018, 1, 1),
+    end_date: date | None = date(2022, 12, 31),
+    domains: tuple[str, ...] = ("D1",),
+    priorities: tuple[str, ...] = (),
+    countries: tuple[str, ...] = ("SEN",),
+    budget: Decimal | None = Decimal("1000000"),
+    currency: str | None = "EUR",
+    publication_status: str = "published",
+) -> Initiative:
+    initiative = Initiative(
+        partner_code=partner_code,
+        kind=kind,
+        title=title,
+        description="Description",
+        status=status,
+        scope=scope,
+        start_date=start_date,
+        end_date=end_date,
+        budget=budget,
+        currency=currency,
+        budget_eur=budget if currency == "EUR" else None,
+        publication_status=publication_status,
+    )
+    initiative.domains = [InitiativeDomain(domain_code=d) for d in domains]
+    initiative.priorities = [InitiativePriority(priority_code=p) for p in priorities]
+    initiative.countries = [InitiativeCountry(country_iso3=c) for c in countries]
+    session.add(initiative)
+    session.flush()
+    return initiative

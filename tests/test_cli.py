@@ -1,0 +1,160 @@
+"""The jvap command line, on a fresh database of its own."""
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from jvap.cli import main
+from jvap.config import get_settings
+from jvap.db import create_db_engine
+from jvap.initiatives.models import Initiative, InitiativePriority
+from jvap.reference.models import Priority
+from tests.databases import scratch_database
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture
+def upgraded(runner: CliRunner, cli_env: str) -> str:
+    result = runner.invoke(main, ["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    assert "reference data loaded" in result.output
+    return cli_env
+
+
+def _priority_codes(url: str) -> list[str]:
+    engine = create_db_engine(url)
+    try:
+        with Session(engine) as session:
+            return list(session.scalars(select(Priority.code).order_by(Priority.code)))
+    finally:
+        engine.dispose()
+
+
+def test_db_upgrade_is_repeatable(runner: CliRunner, upgraded: str) -> None:
+    result = runner.invoke(main, ["db", "upgrade"])
+    assert result.exit_code == 0
+    assert result.output.strip() == "database is up to date"
+
+
+def test_reference_load_replaces_priorities(
+    runner: CliRunner, upgraded: str, tmp_path: Path
+) -> None:
+    file = tmp_path / "priorities.csv"
+    file.write_text("code,domain,title_en\nD1.X,D1,New one\nD2.X,D2,Other\n", encoding="utf-8")
+    result = runner.invoke(main, ["reference", "load", str(file)])
+    assert result.exit_code == 0, result.output
+    assert "loaded priorities from priorities.csv" in result.output
+    assert _priority_codes(upgraded) == ["D1.X", "D2.X"]
+
+
+def test_reference_load_refuses_a_malformed_file_and_changes_nothing(
+    runner: CliRunner, upgraded: str, tmp_path: Path
+) -> None:
+    before = _priority_codes(upgraded)
+    file = tmp_path / "broken.yaml"
+    file.write_text("priorities:\n  - {code: D1.X, title_en: no domain}\n", encoding="utf-8")
+    result = runner.invoke(main, ["reference", "load", str(file)])
+    assert result.exit_code == 1
+    assert "broken.yaml: 1 problem(s); nothing was changed" in result.output
+    assert "priorities[0]: missing 'domain'" in result.output
+    assert _priority_codes(upgraded) == before
+
+
+def test_reference_load_refuses_to_orphan_initiatives(
+    runner: CliRunner, upgraded: str, tmp_path: Path
+) -> None:
+    runner.invoke(main, ["demo", "--initiatives", "30"])
+    engine = create_db_engine(upgraded)
+    with Session(engine) as session:
+        used = session.scalar(select(InitiativePriority.priority_code).limit(1))
+    engine.dispose()
+    before = _priority_codes(upgraded)
+    file = tmp_path / "priorities.csv"
+    file.write_text("code,domain,title_en\nD1.X,D1,New one\n", encoding="utf-8")
+    result = runner.invoke(main, ["reference", "load", str(file)])
+    assert result.exit_code == 1
+    assert f"{used}: {used} is missing from the file but still used by" in result.output
+    assert _priority_codes(upgraded) == before
+
+
+def _demo_fingerprint(runner: CliRunner, url: str, monkeypatch: pytest.MonkeyPatch) -> list[tuple]:
+    monkeypatch.setenv("JVAP_DATABASE_URL", url)
+    get_settings.cache_clear()
+    assert runner.invoke(main, ["db", "upgrade"]).exit_code == 0
+    result = runner.invoke(main, ["demo", "--initiatives", "120", "--seed", "7"])
+    assert result.exit_code == 0, result.output
+    assert "120 initiatives" in result.output and "analyst@jvap.example" in result.output
+    engine = create_db_engine(url)
+    try:
+        with Session(engine) as session:
+            return [
+                tuple(row)
+                for row in session.execute(
+                    select(
+                        Initiative.partner_code,
+                        Initiative.kind,
+                        Initiative.title,
+                        Initiative.budget,
+                        Initiative.budget_eur,
+                    ).order_by(Initiative.id)
+                )
+            ]
+    finally:
+        engine.dispose()
+        get_settings.cache_clear()
+
+
+def test_demo_is_deterministic_and_loaded_once(
+    runner: CliRunner, cli_env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = _demo_fingerprint(runner, cli_env, monkeypatch)
+    assert len(first) == 120
+    assert {row[1] for row in first} == {"project", "policy"}
+    assert runner.invoke(main, ["demo"]).output.strip() == "demo data already loaded"
+    with scratch_database(tmp_path) as other:
+        assert _demo_fingerprint(runner, other, monkeypatch) == first
+
+
+def test_users_add_and_token(runner: CliRunner, upgraded: str) -> None:
+    result = runner.invoke(
+        main,
+        [
+            "users",
+            "add",
+            "fp@sn.example",
+            "--name",
+            "Awa",
+            "--role",
+            "focal_point",
+            "--partner",
+            "SEN",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    token = runner.invoke(main, ["users", "token", "fp@sn.example"])
+    assert token.exit_code == 0
+    assert token.stdout.strip().startswith("jvap_")
+
+
+def test_users_add_refuses_a_focal_point_without_partner(runner: CliRunner, upgraded: str) -> None:
+    result = runner.invoke(
+        main, ["users", "add", "x@y.example", "--name", "X", "--role", "focal_point"]
+    )
+    assert result.exit_code == 1
+    assert "belongs to a partner" in result.output
+
+
+def test_bad_configuration_is_reported(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JVAP_DATABASE_URL", "mysql://root@localhost/x")
+    get_settings.cache_clear()
+    result = runner.invoke(main, ["db", "upgrade"])
+    get_settings.cache_clear()
+    assert result.exit_code == 1
+    assert "bad configuration" in result.output and "unsupported database" in result.output
