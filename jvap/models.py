@@ -1,6 +1,13 @@
 """Every domain's ORM models in one import, for Alembic and tests."""
 
-from jvap.accounts.models import ApiToken, AuditEvent, User
+from jvap.accounts.models import (
+    ApiToken,
+    AuditEvent,
+    Invitation,
+    SignInAttempt,
+    User,
+    UserSession,
+)
 from jvap.campaigns.models import Assignment, Campaign, CampaignProcess, Submission
 from jvap.db import Base
 from jvap.initiatives.models import (
@@ -43,12 +50,15 @@ __all__ = [
     "InitiativePriority",
     "InitiativeRevision",
     "InitiativeTargetGroup",
+    "Invitation",
     "Partner",
     "Priority",
     "Process",
     "ProcessMembership",
     "ReferenceListVersion",
     "Region",
+    "SignInAttempt",
     "Submission",
     "User",
+    "UserSession",
 ]
