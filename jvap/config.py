@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     # None means "generate one per process": fine for development, sessions end on restart.
     secret_key: SecretStr | None = None
     token_ttl_days: int = Field(default=90, gt=0)
+    session_ttl_hours: int = Field(default=12, gt=0)
+    invitation_ttl_days: int = Field(default=7, gt=0)
     session_cookie_secure: bool = False
 
     @field_validator("database_url")
