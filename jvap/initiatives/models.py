@@ -5,7 +5,6 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import ForeignKey, Index, Numeric, String, Text
-from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from jvap.db import Base, utcnow
@@ -15,6 +14,15 @@ REF_PREFIX = "JV-"
 
 def format_ref(initiative_id: int) -> str:
     return f"{REF_PREFIX}{initiative_id:06d}"
+
+
+def parse_ref(ref: str) -> int | None:
+    """The id a public reference such as JV-000123 (or jv-123) stands for, or None."""
+    text = ref.strip().upper()
+    if not text.startswith(REF_PREFIX):
+        return None
+    digits = text.removeprefix(REF_PREFIX)
+    return int(digits) if digits.isdigit() and 0 < int(digits) < 2**31 else None
 
 
 class Initiative(Base):
@@ -75,7 +83,9 @@ class Initiative(Base):
         cascade="all, delete-orphan", order_by="InitiativeExternalId.value"
     )
 
-    @hybrid_property
+    # A plain property: ORM bulk statements inspect hybrids at class level, and a ref is
+    # looked up by parsing it back to an id (parse_ref), never by SQL on the text.
+    @property
     def ref(self) -> str:
         return format_ref(self.id)
 

@@ -24,6 +24,7 @@ from jvap.reference.models import (
     ReferenceListVersion,
     Region,
 )
+from jvap.reference.snapshot import ReferenceSnapshot, build_snapshot
 
 PACKAGE_FILE = "reference.yaml"
 EUROPE = "europe"
@@ -506,3 +507,21 @@ def list_regions(session: Session) -> list[Region]:
 
 def list_countries(session: Session) -> list[Country]:
     return list(session.scalars(select(Country).order_by(Country.iso3)))
+
+
+def load_snapshot(session: Session) -> ReferenceSnapshot:
+    """The codes validation needs (domains, priorities, countries, partners), read once."""
+    return build_snapshot(
+        domains=session.scalars(select(Domain.code)),
+        priorities=[
+            (code, domain)
+            for code, domain in session.execute(select(Priority.code, Priority.domain_code))
+        ],
+        countries=session.scalars(select(Country.iso3)),
+        partners=[
+            (code, name_en, name_fr, category)
+            for code, name_en, name_fr, category in session.execute(
+                select(Partner.code, Partner.name_en, Partner.name_fr, Partner.category)
+            )
+        ],
+    )

@@ -1,0 +1,714 @@
+"""Field rules of an initiative (the data dictionary), shared by the API and the questionnaire."""
+
+from dataclasses import dataclass, field, fields
+from datetime import date
+from decimal import Decimal
+from typing import Any, Literal
+
+from jvap.initiatives import money
+from jvap.reference.codelists import codes
+from jvap.reference.countries import resolve_country
+from jvap.reference.snapshot import ReferenceSnapshot
+
+FieldType = Literal["text", "int", "code", "multi_code", "date", "decimal", "multi_text"]
+Severity = Literal["error", "warning"]
+
+JVAP_START = date(2015, 11, 1)  # the Valletta Summit; earlier initiatives are unusual
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSpec:
+    """One column of the data dictionary, with what a person needs to fill it in."""
+
+    key: str
+    type: FieldType
+    label_en: str
+    label_fr: str
+    help_en: str
+    help_fr: str
+    max_length: int | None = None
+
+    def label(self, lang: str = "en") -> str:
+        return self.label_fr if lang == "fr" else self.label_en
+
+    def help(self, lang: str = "en") -> str:
+        return self.help_fr if lang == "fr" else self.help_en
+
+
+_SPECS = (
+    FieldSpec(
+        "ref",
+        "text",
+        "JVAP reference",
+        "Référence JVAP",
+        "Leave blank for a new initiative. Keep the reference (e.g. JV-000123) of an "
+        "initiative already in the database.",
+        "Laisser vide pour une nouvelle initiative. Conserver la référence (p. ex. JV-000123) "
+        "d'une initiative déjà enregistrée.",
+    ),
+    FieldSpec(
+        "revision",
+        "int",
+        "Revision",
+        "Révision",
+        "Filled in automatically; do not change it. It detects edits made by someone else "
+        "since the questionnaire was downloaded.",
+        "Rempli automatiquement ; ne pas le modifier. Il détecte les modifications faites par "
+        "d'autres depuis le téléchargement du questionnaire.",
+    ),
+    FieldSpec(
+        "kind",
+        "code",
+        "Type of initiative",
+        "Type d'initiative",
+        "Project: a temporary effort with a specific desired outcome. Policy: formal, binding "
+        "or advisory guidance (law, strategy, plan).",
+        "Projet : effort temporaire visant un résultat précis. Politique : orientation formelle, "
+        "contraignante ou consultative (loi, stratégie, plan).",
+    ),
+    FieldSpec(
+        "title",
+        "text",
+        "Title",
+        "Titre",
+        "Official title of the project or policy (at most 300 characters).",
+        "Titre officiel du projet ou de la politique (300 caractères au plus).",
+        max_length=300,
+    ),
+    FieldSpec(
+        "description",
+        "text",
+        "Objectives / description",
+        "Objectifs / description",
+        "Main objectives and activities (at most 4000 characters). Required for a new initiative.",
+        "Principaux objectifs et activités (4000 caractères au plus). Obligatoire pour une "
+        "nouvelle initiative.",
+        max_length=4000,
+    ),
+    FieldSpec(
+        "status",
+        "code",
+        "Status",
+        "Statut",
+        "Planned, ongoing, completed or suspended.",
+        "Prévu, en cours, achevé ou suspendu.",
+    ),
+    FieldSpec(
+        "start_date",
+        "date",
+        "Start / adoption date",
+        "Date de début / d'adoption",
+        "Start date of a project, or adoption date of a policy (YYYY-MM-DD). Initiatives "
+        "launched before November 2015 are flagged for checking.",
+        "Date de début d'un projet ou d'adoption d'une politique (AAAA-MM-JJ). Les initiatives "
+        "lancées avant novembre 2015 sont signalées pour vérification.",
+    ),
+    FieldSpec(
+        "end_date",
+        "date",
+        "End date",
+        "Date de fin",
+        "Planned or actual end date (YYYY-MM-DD), not before the start date. Required for a "
+        "completed project.",
+        "Date de fin prévue ou effective (AAAA-MM-JJ), au plus tôt la date de début. "
+        "Obligatoire pour un projet achevé.",
+    ),
+    FieldSpec(
+        "domains",
+        "multi_code",
+        "JVAP domains",
+        "Domaines du PACV",
+        "One or more of D1 to D5, separated by semicolons (e.g. D1; D3).",
+        "Un ou plusieurs domaines de D1 à D5, séparés par des points-virgules (p. ex. D1; D3).",
+    ),
+    FieldSpec(
+        "priorities",
+        "multi_code",
+        "JVAP priorities",
+        "Priorités du PACV",
+        "Priority codes separated by semicolons (e.g. D1.02); each must belong to one of the "
+        "domains given.",
+        "Codes de priorité séparés par des points-virgules (p. ex. D1.02) ; chacun doit relever "
+        "d'un des domaines indiqués.",
+    ),
+    FieldSpec(
+        "scope",
+        "code",
+        "Geographical scope",
+        "Portée géographique",
+        "National (one country), regional (several countries) or continental (Africa-wide).",
+        "Nationale (un pays), régionale (plusieurs pays) ou continentale (toute l'Afrique).",
+    ),
+    FieldSpec(
+        "countries",
+        "multi_code",
+        "Countries of implementation",
+        "Pays de mise en œuvre",
+        "Countries separated by semicolons, as ISO codes or names in English or French. "
+        "Required unless the scope is continental.",
+        "Pays séparés par des points-virgules, en codes ISO ou en noms français ou anglais. "
+        "Obligatoire sauf pour une portée continentale.",
+    ),
+    FieldSpec(
+        "budget",
+        "decimal",
+        "Total budget",
+        "Budget total",
+        "Total budget in the currency given in the next column, as a number without the "
+        "currency sign. Required for a project.",
+        "Budget total dans la devise indiquée à la colonne suivante, en chiffres sans symbole "
+        "monétaire. Obligatoire pour un projet.",
+    ),
+    FieldSpec(
+        "currency",
+        "code",
+        "Currency",
+        "Devise",
+        "ISO 4217 code of the budget's currency (e.g. EUR, USD, XOF). Required with a budget; "
+        "the EUR equivalent is computed from ECB reference rates.",
+        "Code ISO 4217 de la devise du budget (p. ex. EUR, USD, XOF). Obligatoire avec un "
+        "budget ; l'équivalent en euros est calculé aux taux de référence de la BCE.",
+    ),
+    FieldSpec(
+        "funders",
+        "multi_text",
+        "Funders",
+        "Bailleurs de fonds",
+        "Funding partners or other donors, separated by semicolons. Required for a project.",
+        "Partenaires financeurs ou autres bailleurs, séparés par des points-virgules. "
+        "Obligatoire pour un projet.",
+    ),
+    FieldSpec(
+        "funder_category",
+        "code",
+        "Funder category",
+        "Catégorie de bailleur",
+        "African country, African organisation, EU institution, European country or "
+        "international organisation.",
+        "Pays africain, organisation africaine, institution de l'UE, pays européen ou "
+        "organisation internationale.",
+    ),
+    FieldSpec(
+        "implementers",
+        "multi_text",
+        "Implementing organisations",
+        "Organisations de mise en œuvre",
+        "Organisations implementing the initiative, separated by semicolons.",
+        "Organisations chargées de la mise en œuvre, séparées par des points-virgules.",
+    ),
+    FieldSpec(
+        "target_groups",
+        "multi_code",
+        "Target groups",
+        "Groupes cibles",
+        "Groups the initiative is for (migrants, refugees, youth, women…), separated by "
+        "semicolons.",
+        "Publics visés (migrants, réfugiés, jeunes, femmes…), séparés par des points-virgules.",
+    ),
+    FieldSpec(
+        "gender_marker",
+        "code",
+        "Gender equality marker",
+        "Marqueur égalité femmes-hommes",
+        "OECD DAC marker: 0 not targeted, 1 significant objective, 2 principal objective.",
+        "Marqueur du CAD de l'OCDE : 0 non ciblé, 1 objectif significatif, 2 objectif principal.",
+    ),
+    FieldSpec(
+        "entity",
+        "text",
+        "Reporting ministry / agency",
+        "Ministère / agence déclarant",
+        "The ministry or agency of the partner that reports this initiative.",
+        "Le ministère ou l'agence du partenaire qui déclare cette initiative.",
+        max_length=300,
+    ),
+    FieldSpec(
+        "external_ids",
+        "multi_text",
+        "External identifiers",
+        "Identifiants externes",
+        "EUTF, IATI or other identifiers of the same initiative, separated by semicolons.",
+        "Identifiants EUTF, IATI ou autres de la même initiative, séparés par des points-virgules.",
+        max_length=200,
+    ),
+    FieldSpec(
+        "website",
+        "text",
+        "Website",
+        "Site web",
+        "Web page describing the initiative.",
+        "Page web présentant l'initiative.",
+        max_length=500,
+    ),
+    FieldSpec(
+        "remarks",
+        "text",
+        "Remarks",
+        "Remarques",
+        "Anything the follow-up team should know.",
+        "Toute information utile à l'équipe de suivi.",
+        max_length=4000,
+    ),
+)
+
+# Ordered as the questionnaire shows them; iterate for the keys, index for the details.
+FIELDS: dict[str, FieldSpec] = {spec.key: spec for spec in _SPECS}
+
+# Multi-valued fields whose order carries no meaning (compared and stored as sorted sets).
+SET_FIELDS = ("domains", "priorities", "countries", "target_groups", "external_ids")
+# Multi-valued fields kept in the order given (the first funder is the main one).
+LIST_FIELDS = ("funders", "implementers")
+NAME_MAX_LENGTH = 300  # one funder or implementer name
+
+
+@dataclass
+class InitiativeRecord:
+    """The typed values of one initiative, as a person would fill them in."""
+
+    kind: str | None = None
+    title: str | None = None
+    description: str | None = None
+    status: str | None = None
+    start_date: date | None = None
+    end_date: date | None = None
+    domains: list[str] = field(default_factory=list)
+    priorities: list[str] = field(default_factory=list)
+    scope: str | None = None
+    countries: list[str] = field(default_factory=list)  # ISO 3166-1 alpha-3
+    budget: Decimal | None = None
+    currency: str | None = None
+    funders: list[str] = field(default_factory=list)
+    funder_category: str | None = None
+    implementers: list[str] = field(default_factory=list)
+    target_groups: list[str] = field(default_factory=list)
+    gender_marker: int | None = None
+    entity: str | None = None
+    external_ids: list[str] = field(default_factory=list)
+    website: str | None = None
+    remarks: str | None = None
+
+
+RECORD_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(InitiativeRecord))
+
+
+@dataclass(frozen=True)
+class RuleIssue:
+    """One broken rule: the field, a stable code, and what to tell the person in EN and FR."""
+
+    field: str
+    code: str
+    severity: Severity
+    message_en: str
+    message_fr: str
+    suggestion: str | None = None
+
+    def message(self, lang: str = "en") -> str:
+        return self.message_fr if lang == "fr" else self.message_en
+
+    def to_dict(self, lang: str = "en") -> dict[str, Any]:
+        """The issue as the API and reports show it, with the message in `lang`."""
+        item: dict[str, Any] = {
+            "field": self.field,
+            "code": self.code,
+            "severity": self.severity,
+            "message": self.message(lang),
+        }
+        if self.suggestion is not None:
+            item["suggestion"] = self.suggestion
+        return item
+
+
+# code -> (severity, English template, French template); templates use str.format fields.
+MESSAGES: dict[str, tuple[Severity, str, str]] = {
+    "required": ("error", "{label} is required.", "{label} : champ obligatoire."),
+    "too_long": (
+        "error",
+        "{label} is too long ({length} characters; at most {max}).",
+        "{label} est trop long ({length} caractères ; {max} au plus).",
+    ),
+    "unknown_code": (
+        "error",
+        "{label}: {value!r} is not a valid code; expected one of {allowed}.",
+        "{label} : {value!r} n'est pas un code valide ; valeurs possibles : {allowed}.",
+    ),
+    "start_before_2015_11": (
+        "warning",
+        "The start date {value} is before November 2015 (Valletta Summit); please check it.",
+        "La date de début {value} est antérieure à novembre 2015 (sommet de La Valette) ; "
+        "veuillez la vérifier.",
+    ),
+    "end_before_start": (
+        "error",
+        "The end date {end} is before the start date {start}.",
+        "La date de fin {end} est antérieure à la date de début {start}.",
+    ),
+    "end_required_for_completed_project": (
+        "error",
+        "A completed project needs an end date.",
+        "Un projet achevé doit avoir une date de fin.",
+    ),
+    "domains_required": (
+        "error",
+        "Give at least one JVAP domain (D1 to D5).",
+        "Indiquez au moins un domaine du PACV (D1 à D5).",
+    ),
+    "unknown_priority": (
+        "error",
+        "{value!r} is not a known priority code.",
+        "{value!r} n'est pas un code de priorité connu.",
+    ),
+    "priority_outside_domains": (
+        "error",
+        "Priority {value} belongs to domain {domain}, which is not among the domains given.",
+        "La priorité {value} relève du domaine {domain}, qui ne figure pas parmi les domaines "
+        "indiqués.",
+    ),
+    "countries_required": (
+        "error",
+        "Give the countries of implementation (only a continental initiative may have none).",
+        "Indiquez les pays de mise en œuvre (seule une initiative continentale peut ne pas en "
+        "avoir).",
+    ),
+    "unknown_country": (
+        "error",
+        "{value!r} is not a known country (ISO 3166-1 alpha-3 code expected).",
+        "{value!r} n'est pas un pays connu (code ISO 3166-1 alpha-3 attendu).",
+    ),
+    "budget_required_for_project": (
+        "error",
+        "A project needs its total budget.",
+        "Un projet doit indiquer son budget total.",
+    ),
+    "negative_budget": (
+        "error",
+        "The budget cannot be negative ({value}).",
+        "Le budget ne peut pas être négatif ({value}).",
+    ),
+    "currency_required_with_budget": (
+        "error",
+        "Give the currency of the budget (ISO 4217 code such as EUR, USD, XOF).",
+        "Indiquez la devise du budget (code ISO 4217 tel que EUR, USD, XOF).",
+    ),
+    "unknown_currency": (
+        "error",
+        "{value!r} is not an ISO 4217 currency code.",
+        "{value!r} n'est pas un code de devise ISO 4217.",
+    ),
+    "no_eur_rate": (
+        "warning",
+        "No EUR reference rate is available for {value}: the EUR equivalent will not be computed.",
+        "Aucun taux de référence en euros n'est disponible pour {value} : l'équivalent en "
+        "euros ne sera pas calculé.",
+    ),
+    "funders_required_for_project": (
+        "error",
+        "A project needs at least one funder.",
+        "Un projet doit indiquer au moins un bailleur de fonds.",
+    ),
+    "unknown_partner": (
+        "error",
+        "{value!r} is not a known JVAP partner code.",
+        "{value!r} n'est pas un code de partenaire du PACV connu.",
+    ),
+    "duplicate_value": (
+        "warning",
+        "{label}: {value!r} is given more than once; it is kept once.",
+        "{label} : {value!r} figure plusieurs fois ; une seule occurrence est conservée.",
+    ),
+}
+
+
+def make_issue(
+    field_key: str, code: str, *, suggestion: str | None = None, **values: Any
+) -> RuleIssue:
+    """An issue for `field_key` with the catalogue's EN and FR messages filled in."""
+    severity, english, french = MESSAGES[code]
+    spec = FIELDS.get(field_key)
+    label_en = spec.label_en if spec else field_key
+    label_fr = spec.label_fr if spec else field_key
+    return RuleIssue(
+        field=field_key,
+        code=code,
+        severity=severity,
+        message_en=english.format(label=label_en, **values),
+        message_fr=french.format(label=label_fr, **values),
+        suggestion=suggestion,
+    )
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _allowed(field_key: str) -> str:
+    return ", ".join(codes(field_key))
+
+
+def _check_code(field_key: str, value: str | None, issues: list[RuleIssue]) -> None:
+    if not _blank(value) and value not in codes(field_key):
+        issues.append(
+            make_issue(field_key, "unknown_code", value=value, allowed=_allowed(field_key))
+        )
+
+
+def _check_length(field_key: str, value: str | None, issues: list[RuleIssue]) -> None:
+    limit = FIELDS[field_key].max_length
+    if value is not None and limit is not None and len(value) > limit:
+        issues.append(make_issue(field_key, "too_long", length=len(value), max=limit))
+
+
+def _check_duplicates(field_key: str, values: list[str], issues: list[RuleIssue]) -> None:
+    seen: set[str] = set()
+    for value in values:
+        if value in seen:
+            issues.append(make_issue(field_key, "duplicate_value", value=value))
+        seen.add(value)
+
+
+def check_record(
+    record: InitiativeRecord, snapshot: ReferenceSnapshot, *, is_new: bool
+) -> list[RuleIssue]:
+    """Every rule of the data dictionary the record breaks, errors and warnings, in field order."""
+    issues: list[RuleIssue] = []
+    is_project = record.kind == "project"
+
+    if _blank(record.kind):
+        issues.append(make_issue("kind", "required"))
+    _check_code("kind", record.kind, issues)
+
+    if _blank(record.title):
+        issues.append(make_issue("title", "required"))
+    _check_length("title", record.title, issues)
+
+    if is_new and _blank(record.description):
+        issues.append(make_issue("description", "required"))
+    _check_length("description", record.description, issues)
+
+    if _blank(record.status):
+        issues.append(make_issue("status", "required"))
+    _check_code("status", record.status, issues)
+
+    if record.start_date is None:
+        issues.append(make_issue("start_date", "required"))
+    elif record.start_date < JVAP_START:
+        issues.append(
+            make_issue("start_date", "start_before_2015_11", value=record.start_date.isoformat())
+        )
+
+    if record.end_date is None:
+        if is_project and record.status == "completed":
+            issues.append(make_issue("end_date", "end_required_for_completed_project"))
+    elif record.start_date is not None and record.end_date < record.start_date:
+        issues.append(
+            make_issue(
+                "end_date",
+                "end_before_start",
+                end=record.end_date.isoformat(),
+                start=record.start_date.isoformat(),
+            )
+        )
+
+    if not record.domains:
+        issues.append(make_issue("domains", "domains_required"))
+    for domain in record.domains:
+        if domain not in snapshot.domains:
+            issues.append(
+                make_issue(
+                    "domains",
+                    "unknown_code",
+                    value=domain,
+                    allowed=", ".join(sorted(snapshot.domains)),
+                )
+            )
+    _check_duplicates("domains", record.domains, issues)
+
+    for priority in record.priorities:
+        domain = snapshot.priority_domain.get(priority)
+        if domain is None:
+            issues.append(make_issue("priorities", "unknown_priority", value=priority))
+        elif domain not in record.domains:
+            issues.append(
+                make_issue(
+                    "priorities",
+                    "priority_outside_domains",
+                    value=priority,
+                    domain=domain,
+                    suggestion=f"add domain {domain}",
+                )
+            )
+    _check_duplicates("priorities", record.priorities, issues)
+
+    if _blank(record.scope):
+        issues.append(make_issue("scope", "required"))
+    _check_code("scope", record.scope, issues)
+
+    if not record.countries and record.scope != "continental":
+        issues.append(make_issue("countries", "countries_required"))
+    for country in record.countries:
+        if country not in snapshot.countries:
+            guess = resolve_country(country)
+            issues.append(
+                make_issue(
+                    "countries",
+                    "unknown_country",
+                    value=country,
+                    suggestion=guess if guess in snapshot.countries else None,
+                )
+            )
+    _check_duplicates("countries", record.countries, issues)
+
+    if record.budget is None:
+        if is_project:
+            issues.append(make_issue("budget", "budget_required_for_project"))
+    elif record.budget < 0:
+        issues.append(make_issue("budget", "negative_budget", value=record.budget))
+
+    if _blank(record.currency):
+        if record.budget is not None:
+            issues.append(make_issue("currency", "currency_required_with_budget"))
+    elif not money.is_currency(record.currency or ""):
+        issues.append(make_issue("currency", "unknown_currency", value=record.currency))
+    elif record.budget is not None and not money.has_eur_rate(record.currency or ""):
+        issues.append(make_issue("currency", "no_eur_rate", value=(record.currency or "").upper()))
+
+    if is_project and not [f for f in record.funders if not _blank(f)]:
+        issues.append(make_issue("funders", "funders_required_for_project"))
+    for name in record.funders:
+        _check_name_length("funders", name, issues)
+    _check_code("funder_category", record.funder_category, issues)
+
+    for name in record.implementers:
+        _check_name_length("implementers", name, issues)
+
+    for group in record.target_groups:
+        _check_code("target_groups", group, issues)
+    _check_duplicates("target_groups", record.target_groups, issues)
+
+    if record.gender_marker is not None:
+        _check_code("gender_marker", str(record.gender_marker), issues)
+
+    _check_length("entity", record.entity, issues)
+    for value in record.external_ids:
+        _check_length("external_ids", value, issues)
+    _check_duplicates("external_ids", record.external_ids, issues)
+    _check_length("website", record.website, issues)
+    _check_length("remarks", record.remarks, issues)
+    return issues
+
+
+def _check_name_length(field_key: str, name: str, issues: list[RuleIssue]) -> None:
+    if len(name) > NAME_MAX_LENGTH:
+        issues.append(make_issue(field_key, "too_long", length=len(name), max=NAME_MAX_LENGTH))
+
+
+def has_errors(issues: list[RuleIssue]) -> bool:
+    return any(issue.severity == "error" for issue in issues)
+
+
+# --- canonical form and comparison ---------------------------------------------------
+
+
+def _clean_text(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = value.strip()
+    return value or None
+
+
+def _unique(values: list[str]) -> list[str]:
+    return list(dict.fromkeys(values))
+
+
+def normalize_record(record: InitiativeRecord) -> InitiativeRecord:
+    """The record as stored: trimmed text, blanks as None, codes in their canonical case,
+    set-like fields deduplicated and sorted, ordered lists without blanks."""
+
+    def texts(values: list[str]) -> list[str]:
+        return [v for v in (_clean_text(x) for x in values) if v]
+
+    return InitiativeRecord(
+        kind=_clean_text(record.kind),
+        title=_clean_text(record.title),
+        description=_clean_text(record.description),
+        status=_clean_text(record.status),
+        start_date=record.start_date,
+        end_date=record.end_date,
+        domains=sorted({v.upper() for v in texts(record.domains)}),
+        priorities=sorted({v.upper() for v in texts(record.priorities)}),
+        scope=_clean_text(record.scope),
+        countries=sorted({v.upper() for v in texts(record.countries)}),
+        budget=record.budget,
+        currency=(_clean_text(record.currency) or "").upper() or None,
+        funders=texts(record.funders),
+        funder_category=_clean_text(record.funder_category),
+        implementers=texts(record.implementers),
+        target_groups=sorted(set(texts(record.target_groups))),
+        gender_marker=record.gender_marker,
+        entity=_clean_text(record.entity),
+        external_ids=sorted(set(texts(record.external_ids))),
+        website=_clean_text(record.website),
+        remarks=_clean_text(record.remarks),
+    )
+
+
+def _comparable(field_key: str, value: Any) -> Any:
+    if field_key in SET_FIELDS:
+        return sorted(set(value or []))
+    if field_key in LIST_FIELDS:
+        return list(value or [])
+    if isinstance(value, str):
+        return _clean_text(value)
+    return value
+
+
+def diff_records(old: InitiativeRecord, new: InitiativeRecord) -> dict[str, tuple[Any, Any]]:
+    """Field -> (old, new) for every field whose value differs, in data-dictionary order.
+
+    Set-like fields (domains, countries, ...) are compared and returned as sorted lists,
+    funders and implementers as ordered lists, so the same content never shows as a change.
+    """
+    changes: dict[str, tuple[Any, Any]] = {}
+    for key in RECORD_FIELDS:
+        before = _comparable(key, getattr(old, key))
+        after = _comparable(key, getattr(new, key))
+        if before != after:
+            changes[key] = (before, after)
+    return changes
+
+
+def json_value(value: Any) -> Any:
+    """A diff value as stored in a revision's JSON: dates as ISO text, amounts as text."""
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    if isinstance(value, list):
+        return [json_value(v) for v in value]
+    return value
+
+
+def record_from_initiative(initiative: Any) -> InitiativeRecord:
+    """The record of a loaded Initiative (its link collections are read)."""
+    return InitiativeRecord(
+        kind=initiative.kind,
+        title=initiative.title,
+        description=initiative.description,
+        status=initiative.status,
+        start_date=initiative.start_date,
+        end_date=initiative.end_date,
+        domains=sorted(d.domain_code for d in initiative.domains),
+        priorities=sorted(p.priority_code for p in initiative.priorities),
+        scope=initiative.scope,
+        countries=sorted(c.country_iso3 for c in initiative.countries),
+        budget=initiative.budget,
+        currency=initiative.currency,
+        funders=[f.name for f in sorted(initiative.funders, key=lambda f: f.position)],
+        funder_category=initiative.funder_category,
+        implementers=[i.name for i in sorted(initiative.implementers, key=lambda i: i.position)],
+        target_groups=sorted(t.code for t in initiative.target_groups),
+        gender_marker=initiative.gender_marker,
+        entity=initiative.entity,
+        external_ids=sorted(e.value for e in initiative.external_ids),
+        website=initiative.website,
+        remarks=initiative.remarks,
+    )
