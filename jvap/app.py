@@ -9,6 +9,7 @@ from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from jvap import __version__
+from jvap.accounts.router import router as accounts_router
 from jvap.config import Settings, get_settings
 from jvap.db import SessionDep, create_db_engine, create_sessionmaker
 from jvap.errors import ERROR_CLASSES, JvapError
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"status": "ok", "version": __version__}
 
     api.include_router(reference_router)
+    api.include_router(accounts_router)
     app.include_router(api)
 
     @app.get("/", include_in_schema=False)

@@ -172,3 +172,21 @@ def users_token(email: str, name: str, days: int | None) -> None:
         )
     click.echo(plain)
     click.echo(f"expires {token.expires_at:%Y-%m-%d}", err=True)
+
+
+@users.command("revoke")
+@click.argument("email")
+@click.option("--token-id", type=int, help="Revoke only this token (ids: GET /api/tokens).")
+def users_revoke(email: str, token_id: int | None) -> None:
+    """Revoke every API token and web session of EMAIL, or only the token --token-id."""
+    with session_scope() as session:
+        user = accounts_service.get_user_by_email(session, email)
+        if token_id is None:
+            count = accounts_service.revoke_user_tokens(session, user=user)
+            message = f"revoked {count} token(s) and every web session of {user.email}"
+        else:
+            if token_id not in {t.id for t in accounts_service.list_tokens(session, user=user)}:
+                raise click.ClickException(f"{user.email} has no token {token_id}")
+            accounts_service.revoke_token(session, actor=None, token_id=token_id)
+            message = f"revoked token {token_id} of {user.email}"
+    click.echo(message)

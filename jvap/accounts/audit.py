@@ -1,7 +1,9 @@
 """The append-only audit log: who changed what, when, from which address."""
 
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from jvap.accounts.models import AuditEvent, User
@@ -28,3 +30,47 @@ def record_event(
     )
     session.add(event)
     return event
+
+
+def list_events(
+    session: Session,
+    *,
+    user_id: int | None = None,
+    action: str | None = None,
+    object_type: str | None = None,
+    object_id: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> tuple[list[AuditEvent], int]:
+    """Events matching the filters, newest first, and how many match in all.
+
+    `action` ending in "." matches a family ("auth." finds every sign-in event).
+    """
+    conditions: list[ColumnElement[bool]] = []
+    if user_id is not None:
+        conditions.append(AuditEvent.user_id == user_id)
+    if action is not None:
+        conditions.append(
+            AuditEvent.action.startswith(action, autoescape=True)
+            if action.endswith(".")
+            else AuditEvent.action == action
+        )
+    if object_type is not None:
+        conditions.append(AuditEvent.object_type == object_type)
+    if object_id is not None:
+        conditions.append(AuditEvent.object_id == object_id)
+    if since is not None:
+        conditions.append(AuditEvent.at >= since)
+    if until is not None:
+        conditions.append(AuditEvent.at < until)
+    total = session.scalar(select(func.count()).select_from(AuditEvent).where(*conditions)) or 0
+    events = session.scalars(
+        select(AuditEvent)
+        .where(*conditions)
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(events), total
