@@ -7,9 +7,12 @@ from click.testing import CliRunner
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from jvap.accounts import service as accounts_service
+from jvap.accounts.models import ApiToken, AuditEvent
 from jvap.cli import main
 from jvap.config import get_settings
 from jvap.db import create_db_engine
+from jvap.errors import JvapError
 from jvap.initiatives.models import Initiative, InitiativePriority
 from jvap.reference.models import Priority
 from tests.databases import scratch_database
@@ -158,3 +161,44 @@ def test_bad_configuration_is_reported(runner: CliRunner, monkeypatch: pytest.Mo
     get_settings.cache_clear()
     assert result.exit_code == 1
     assert "bad configuration" in result.output and "unsupported database" in result.output
+
+
+def test_users_revoke_ends_every_token_or_one(runner: CliRunner, upgraded: str) -> None:
+    runner.invoke(main, ["users", "add", "a@x.example", "--name", "A", "--role", "analyst"])
+    first = runner.invoke(main, ["users", "token", "a@x.example"]).stdout.strip()
+    second = runner.invoke(main, ["users", "token", "a@x.example"]).stdout.strip()
+    engine = create_db_engine(upgraded)
+
+    def usable(token: str) -> bool:
+        with Session(engine) as session:
+            try:
+                accounts_service.authenticate_token(session, token=token)
+            except JvapError:
+                return False
+            return True
+
+    try:
+        with Session(engine) as session:
+            first_id = session.scalar(
+                select(ApiToken.id).where(ApiToken.token_hash == accounts_service.hash_token(first))
+            )
+        one = runner.invoke(main, ["users", "revoke", "a@x.example", "--token-id", str(first_id)])
+        assert one.exit_code == 0, one.output
+        assert not usable(first) and usable(second)
+        wrong = runner.invoke(main, ["users", "revoke", "a@x.example", "--token-id", "999999"])
+        assert wrong.exit_code == 1 and "has no token 999999" in wrong.output
+        every = runner.invoke(main, ["users", "revoke", "a@x.example"])
+        assert every.output.strip() == "revoked 1 token(s) and every web session of a@x.example"
+        assert not usable(second)
+        with Session(engine) as session:
+            actions = list(
+                session.scalars(select(AuditEvent.action).where(AuditEvent.action.like("token.%")))
+            )
+        assert sorted(actions) == [
+            "token.created",
+            "token.created",
+            "token.revoked",
+            "token.revoked_all",
+        ]
+    finally:
+        engine.dispose()
