@@ -669,8 +669,12 @@ def diff_records(old: InitiativeRecord, new: InitiativeRecord) -> dict[str, tupl
     """
     changes: dict[str, tuple[Any, Any]] = {}
     for key in RECORD_FIELDS:
-        before = _comparable(key, getattr(old, key))
-        after = _comparable(key, getattr(new, key))
+        before = getattr(old, key)
+        after = getattr(new, key)
+        if before == after:
+            continue  # equal raw values are equal in canonical form too (the common case)
+        before = _comparable(key, before)
+        after = _comparable(key, after)
         if before != after:
             changes[key] = (before, after)
     return changes
@@ -678,12 +682,15 @@ def diff_records(old: InitiativeRecord, new: InitiativeRecord) -> dict[str, tupl
 
 def json_value(value: Any) -> Any:
     """A diff value as stored in a revision's JSON: dates as ISO text, amounts as text."""
+    if value is None or type(value) in (str, int):
+        return value
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, Decimal):
         return format(value.normalize(), "f")
     if isinstance(value, list):
-        return [json_value(v) for v in value]
+        # Multi-valued fields hold text only.
+        return list(value)
     return value
 
 

@@ -6,7 +6,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from jvap.db import utcnow
@@ -25,6 +25,7 @@ from jvap.initiatives.models import (
     format_ref,
 )
 from jvap.initiatives.rules import (
+    RECORD_FIELDS,
     InitiativeRecord,
     RuleIssue,
     check_record,
@@ -33,6 +34,7 @@ from jvap.initiatives.rules import (
     make_issue,
     normalize_record,
 )
+from jvap.kit import bulk
 from jvap.reference import service as reference_service
 from jvap.reference.snapshot import ReferenceSnapshot
 
@@ -164,11 +166,20 @@ def _insert_links(
             for row in _link_rows(field_key, initiative_id, getattr(record, field_key), snapshot)
         ]
         if rows:
-            session.execute(insert(model), rows)
+            bulk.insert_rows(session, model.__table__, rows)
 
 
 def _changes_json(changes: dict[str, tuple[Any, Any]]) -> dict[str, list[Any]]:
     return {key: [json_value(old), json_value(new)] for key, (old, new) in changes.items()}
+
+
+def _initial_changes(record: InitiativeRecord) -> dict[str, list[Any]]:
+    # The first revision lists every field that is set, as a change from nothing.
+    return {
+        key: [None, json_value(value)]
+        for key in RECORD_FIELDS
+        if (value := getattr(record, key)) is not None and value != []
+    }
 
 
 def validate_records(
@@ -222,16 +233,12 @@ def create_initiatives(
         }
         for (partner_code, _raw), record in zip(items, records, strict=True)
     ]
-    ids = list(
-        session.scalars(
-            insert(Initiative).returning(Initiative.id, sort_by_parameter_order=True), rows
-        )
-    )
+    ids = bulk.insert_rows_returning_ids(session, Initiative.__table__, rows)
     pairs = list(zip(ids, records, strict=True))
     _insert_links(session, pairs, LINKS, snapshot)
-    empty = InitiativeRecord()
-    session.execute(
-        insert(InitiativeRevision),
+    bulk.insert_rows(
+        session,
+        InitiativeRevision.__table__,
         [
             {
                 "initiative_id": initiative_id,
@@ -239,7 +246,7 @@ def create_initiatives(
                 "changed_at": now,
                 "changed_by_id": user_id,
                 "submission_id": submission_id,
-                "changes": _changes_json(diff_records(empty, record)),
+                "changes": _initial_changes(record),
             }
             for initiative_id, record in pairs
         ],
@@ -346,7 +353,7 @@ def update_initiatives(
             session.execute(delete(model).where(model.initiative_id.in_(chunk)))
         _insert_links(session, pairs, [field_key], snapshot)
     if revisions:
-        session.execute(insert(InitiativeRevision), revisions)
+        bulk.insert_rows(session, InitiativeRevision.__table__, revisions)
     if publish:
         publish_initiatives(session, ids=ids)
     _expire_loaded(session, set(ids))

@@ -5,7 +5,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from jvap.errors import Conflict, InvalidInput, NotFound
@@ -171,3 +171,10 @@ def test_bulk_create_and_update_many(session: Session) -> None:
     stored = service.load_records(session, ids=ids)
     assert stored[ids[-1]].record.title == "Changed 499"
     assert stored[ids[0]].record.domains == ["D1", "D2"] and stored[ids[0]].revision == 2
+
+
+def test_refs_are_never_reused(session: Session) -> None:
+    ids = service.create_initiatives(session, [("SEN", record())] * 3, user_id=None)
+    session.execute(delete(Initiative).where(Initiative.id == ids[-1]))
+    (new_id,) = service.create_initiatives(session, [("SEN", record())], user_id=None)
+    assert new_id > ids[-1]
