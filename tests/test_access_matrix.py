@@ -1,0 +1,232 @@
+"""Every route × every role: the expected status, and no route without an entry.
+
+Adding a route means adding its row to MATRIX below, after deciding who may call it:
+`test_every_route_has_an_entry` fails until then.
+"""
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.routing import APIRoute, iter_route_contexts
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+from starlette.routing import Route
+
+from jvap.accounts import service as accounts_service
+from tests.factories import auth_headers, make_user
+
+ROLES = (
+    "anonymous",
+    "admin",
+    "analyst",
+    "manager",
+    "focal_point",  # of SEN
+    "contributor",  # of SEN
+    "other_focal_point",  # of MLI: reaches SEN's records only by guessing
+)
+PASSWORD = "matrix password 1"
+# FastAPI's own documentation pages.
+DOCS_PATHS = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+
+
+@dataclass
+class World:
+    """Records of partner SEN (and MLI) that the routes' path parameters point at."""
+
+    users: dict[str, Any]
+    headers: dict[str, dict[str, str]]
+    params: dict[str, Any]
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+Body = Callable[[World], Any]
+
+
+@dataclass(frozen=True)
+class Case:
+    statuses: dict[str, int]
+    # Path parameters come from World.params unless `url` builds the URL itself.
+    url: Callable[[World], str] | None = None
+    json: Body | None = None
+    data: Body | None = None
+    files: Body | None = None
+    cookies: dict[str, str] | None = None
+    query: dict[str, str] | None = None
+
+
+def statuses(default: int, **per_role: int) -> dict[str, int]:
+    unknown = set(per_role) - set(ROLES)
+    assert not unknown, f"unknown roles {unknown}"
+    return {role: per_role.get(role, default) for role in ROLES}
+
+
+def everyone(status: int, **overrides: int) -> dict[str, int]:
+    """Public: the same answer whoever asks."""
+    return statuses(status, **overrides)
+
+
+def signed_in(status: int, **overrides: int) -> dict[str, int]:
+    return statuses(status, **{"anonymous": 401, **overrides})
+
+
+def only(roles: tuple[str, ...], status: int, **overrides: int) -> dict[str, int]:
+    """`roles` get `status`; other signed-in roles 403; anonymous 401."""
+    return statuses(403, **{"anonymous": 401, **dict.fromkeys(roles, status), **overrides})
+
+
+ADMIN = ("admin",)
+USER_MANAGERS = ("admin", "focal_point", "other_focal_point")
+
+
+MATRIX: dict[tuple[str, str], Case] = {
+    # Meta and public reference data (published facts, no personal data).
+    ("GET", "/"): Case(everyone(307)),
+    ("GET", "/api/health"): Case(everyone(200)),
+    ("GET", "/api/reference/domains"): Case(everyone(200)),
+    ("GET", "/api/reference/priorities"): Case(everyone(200)),
+    ("GET", "/api/reference/partners"): Case(everyone(200)),
+    ("GET", "/api/reference/processes"): Case(everyone(200)),
+    ("GET", "/api/reference/regions"): Case(everyone(200)),
+    ("GET", "/api/reference/countries"): Case(everyone(200)),
+    # Sign-in: open to all, by definition.
+    ("POST", "/api/auth/login"): Case(
+        everyone(200), json=lambda w: {"email": w.users["focal_point"].email, "password": PASSWORD}
+    ),
+    ("POST", "/api/auth/login/form"): Case(
+        everyone(303),
+        data=lambda w: {
+            "email": w.users["focal_point"].email,
+            "password": PASSWORD,
+            "csrf_token": "pre-session",
+        },
+        cookies={"jvap_csrf": "pre-session"},
+    ),
+    ("POST", "/api/auth/logout"): Case(everyone(204)),
+    ("GET", "/api/auth/me"): Case(signed_in(200)),
+    ("POST", "/api/auth/accept-invitation"): Case(
+        everyone(200), json=lambda w: {"token": w.values["invitation"], "password": PASSWORD}
+    ),
+    # Users: admins all; focal points their partner's contributors; a guessed id is 404.
+    ("GET", "/api/users"): Case(only(USER_MANAGERS, 200)),
+    ("POST", "/api/users"): Case(
+        only(ADMIN, 201),
+        json=lambda w: {"email": "new@test.example", "name": "New", "role": "analyst"},
+    ),
+    ("POST", "/api/users/invitations"): Case(
+        only(USER_MANAGERS, 201, other_focal_point=403),
+        json=lambda w: {
+            "email": "invited@test.example",
+            "name": "Invited",
+            "role": "contributor",
+            "partner_code": "SEN",
+        },
+    ),
+    ("GET", "/api/users/{user_id}"): Case(only(USER_MANAGERS, 200, other_focal_point=404)),
+    ("POST", "/api/users/{user_id}/deactivate"): Case(
+        only(USER_MANAGERS, 200, other_focal_point=404)
+    ),
+    ("POST", "/api/users/{user_id}/reactivate"): Case(
+        only(USER_MANAGERS, 200, other_focal_point=404)
+    ),
+    # Tokens: one's own; an admin may revoke anyone's; someone else's id is 404.
+    ("GET", "/api/tokens"): Case(signed_in(200)),
+    ("POST", "/api/tokens"): Case(signed_in(201), json=lambda w: {"name": "matrix"}),
+    ("DELETE", "/api/tokens/{token_id}"): Case(signed_in(404, admin=204)),
+    # Audit log: admins only.
+    ("GET", "/api/audit"): Case(only(ADMIN, 200)),
+}
+
+
+def app_routes(app: FastAPI) -> Iterator[tuple[str, str]]:
+    """(method, path) of every API and page route (documentation pages and mounts excluded)."""
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        if not isinstance(route, APIRoute | Route) or context.path in DOCS_PATHS:
+            continue
+        for method in sorted((context.methods or set()) - {"HEAD"}):
+            yield method, context.path
+
+
+def test_every_route_has_an_entry(app: FastAPI) -> None:
+    routes = set(app_routes(app))
+    missing = sorted(routes - MATRIX.keys())
+    assert not missing, (
+        "routes without an access-matrix entry in tests/test_access_matrix.py "
+        "(decide who may call them and add a row): "
+        + ", ".join(f"{method} {path}" for method, path in missing)
+    )
+    stale = sorted(MATRIX.keys() - routes)
+    assert not stale, "matrix entries for routes that no longer exist: " + ", ".join(
+        f"{method} {path}" for method, path in stale
+    )
+
+
+@pytest.fixture
+def world(session: Session) -> World:
+    users = {
+        "admin": make_user(session, role="admin"),
+        "analyst": make_user(session, role="analyst"),
+        "manager": make_user(session, role="manager"),
+        "focal_point": make_user(
+            session, role="focal_point", partner_code="SEN", password=PASSWORD
+        ),
+        "contributor": make_user(session, role="contributor", partner_code="SEN"),
+        "other_focal_point": make_user(session, role="focal_point", partner_code="MLI"),
+    }
+    headers = {role: auth_headers(session, user) for role, user in users.items()}
+    headers["anonymous"] = {}
+    target = make_user(session, role="contributor", partner_code="SEN")
+    token, _ = accounts_service.issue_token(session, user=target)
+    admin = users["admin"]
+    _, _, invitation = accounts_service.invite_user(
+        session, actor=admin, email="pending@test.example", name="Pending", role="manager"
+    )
+    session.flush()
+    return World(
+        users=users,
+        headers=headers,
+        params={"user_id": target.id, "token_id": token.id},
+        values={"invitation": invitation},
+    )
+
+
+def _call(client: TestClient, method: str, path: str, case: Case, world: World, role: str) -> int:
+    url = case.url(world) if case.url else path.format(**world.params)
+    client.cookies.clear()
+    for name, value in (case.cookies or {}).items():
+        client.cookies.set(name, value)
+    response = client.request(
+        method,
+        url,
+        headers=world.headers[role],
+        params=case.query,
+        json=case.json(world) if case.json else None,
+        data=case.data(world) if case.data else None,
+        files=case.files(world) if case.files else None,
+        follow_redirects=False,
+    )
+    return response.status_code
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(MATRIX), ids=lambda v: v)
+def test_route_answers_each_role_as_expected(
+    client: TestClient, session: Session, world: World, method: str, path: str
+) -> None:
+    case = MATRIX[(method, path)]
+    actual = {}
+    for role in ROLES:
+        # Each role starts from the same state: what one call changes is rolled back.
+        savepoint = session.begin_nested()
+        try:
+            actual[role] = _call(client, method, path, case, world, role)
+        finally:
+            savepoint.rollback()
+    wrong = {
+        role: f"expected {case.statuses[role]}, got {actual[role]}"
+        for role in ROLES
+        if actual[role] != case.statuses[role]
+    }
+    assert not wrong, f"{method} {path}: {wrong}"
