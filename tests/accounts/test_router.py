@@ -1,6 +1,7 @@
 """HTTP sign-in, sessions and CSRF, invitations, users, tokens and the audit log."""
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -9,6 +10,9 @@ from sqlalchemy.orm import Session
 
 from jvap.accounts import lockout
 from jvap.accounts.models import ApiToken, AuditEvent, SignInAttempt, User
+from jvap.app import create_app
+from jvap.config import Settings
+from jvap.db import upgrade_database
 from tests.factories import auth_headers, make_user
 
 PASSWORD = "correct horse battery"
@@ -504,3 +508,29 @@ def test_admins_read_the_audit_log_with_filters_and_pages(
     ).json()
     assert {e["action"] for e in family["items"]} == {"auth.sign_in_failed"}
     assert client.get("/api/audit", params={"limit": 501}, headers=headers).status_code == 422
+
+
+def test_failed_attempts_are_committed_across_requests_on_a_real_database(
+    fresh_database_url: str, tmp_path: Path
+) -> None:
+    upgrade_database(fresh_database_url)
+    app = create_app(
+        Settings(
+            database_url=fresh_database_url,
+            exports_dir=tmp_path,
+            secret_key="another-test-secret-key-0123456789abcdef",
+        )
+    )
+    try:
+        with app.state.sessionmaker.begin() as session:
+            user = make_user(session, password=PASSWORD)
+        with TestClient(app) as client:
+            wrong = {"email": user.email, "password": "not the password"}
+            for _ in range(lockout.MAX_FAILURES):
+                assert client.post("/api/auth/login", json=wrong).status_code == 401
+            right = {"email": user.email, "password": PASSWORD}
+            assert client.post("/api/auth/login", json=right).status_code == 429
+        with app.state.sessionmaker() as session:
+            assert len(_events(session, "auth.sign_in_failed")) == lockout.MAX_FAILURES
+    finally:
+        app.state.engine.dispose()
