@@ -534,3 +534,14 @@ def test_failed_attempts_are_committed_across_requests_on_a_real_database(
             assert len(_events(session, "auth.sign_in_failed")) == lockout.MAX_FAILURES
     finally:
         app.state.engine.dispose()
+
+
+def test_json_sign_in_cannot_be_posted_by_a_cross_site_form(
+    client: TestClient, session: Session
+) -> None:
+    # A form on another site can send text/plain but never application/json.
+    user = make_user(session, password=PASSWORD)
+    body = f'{{"email": "{user.email}", "password": "{PASSWORD}"}}'
+    response = client.post("/api/auth/login", content=body, headers={"Content-Type": "text/plain"})
+    assert response.status_code == 422
+    assert "set-cookie" not in response.headers
