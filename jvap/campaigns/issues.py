@@ -1,0 +1,68 @@
+"""One problem found in an uploaded questionnaire, located down to the cell."""
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Severity = Literal["error", "warning"]
+
+
+def column_letter(index: int) -> str:
+    """Spreadsheet letters for a 0-based column index: 0 -> A, 26 -> AA."""
+    letters = ""
+    index += 1
+    while index:
+        index, remainder = divmod(index - 1, 26)
+        letters = chr(65 + remainder) + letters
+    return letters
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """A located problem; `row` is the spreadsheet's 1-based row, `column` its letter."""
+
+    severity: Severity
+    code: str
+    message_en: str
+    message_fr: str
+    sheet: str | None = None
+    row: int | None = None
+    column: str | None = None
+    field: str | None = None
+    value: Any = None
+    suggestion: str | None = None
+
+    def to_dict(self, lang: str = "en") -> dict[str, Any]:
+        return {
+            "severity": self.severity,
+            "sheet": self.sheet,
+            "row": self.row,
+            "column": self.column,
+            "field": self.field,
+            "code": self.code,
+            "message": self.message_fr if lang == "fr" else self.message_en,
+            "message_en": self.message_en,
+            "message_fr": self.message_fr,
+            "value": _json_safe(self.value),
+            "suggestion": self.suggestion,
+        }
+
+    @property
+    def location(self) -> str:
+        """`Sheet!B7`, `Sheet row 7` or `Sheet`, for plain-text listings."""
+        where = self.sheet or ""
+        if self.row is not None:
+            cell = f"{self.column}{self.row}" if self.column else f"row {self.row}"
+            where = f"{where}!{cell}" if where else cell
+        return where
+
+
+def _json_safe(value: Any) -> Any:
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def has_errors(issues: list[Issue]) -> bool:
+    return any(issue.severity == "error" for issue in issues)
