@@ -13,6 +13,7 @@ from jvap.accounts.router import router as accounts_router
 from jvap.config import Settings, get_settings
 from jvap.db import SessionDep, create_db_engine, create_sessionmaker
 from jvap.errors import ERROR_CLASSES, JvapError
+from jvap.initiatives.router import router as initiatives_router
 from jvap.reference.router import router as reference_router
 
 ERROR_SHAPE = {
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     api.include_router(reference_router)
     api.include_router(accounts_router)
+    api.include_router(initiatives_router)
     app.include_router(api)
 
     @app.get("/", include_in_schema=False)

@@ -1,14 +1,16 @@
 """Use cases for initiatives: bulk create and update with revisions, reading records back."""
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import ColumnElement, Select, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from jvap.accounts import access
+from jvap.accounts.models import User
 from jvap.db import utcnow
 from jvap.errors import BadRequest, Conflict, InvalidInput, NotFound
 from jvap.initiatives import money
@@ -23,7 +25,9 @@ from jvap.initiatives.models import (
     InitiativeRevision,
     InitiativeTargetGroup,
     format_ref,
+    parse_ref,
 )
+from jvap.initiatives.payload import parse_create, parse_update
 from jvap.initiatives.rules import (
     RECORD_FIELDS,
     InitiativeRecord,
@@ -34,8 +38,10 @@ from jvap.initiatives.rules import (
     make_issue,
     normalize_record,
 )
+from jvap.initiatives.schemas import FieldChange, InitiativeFilters, InitiativeRead, RevisionRead
 from jvap.kit import bulk
 from jvap.reference import service as reference_service
+from jvap.reference.models import Country, Partner, ProcessMembership
 from jvap.reference.snapshot import ReferenceSnapshot
 
 # Record fields stored as columns of `initiative` (the rest live in link tables).
@@ -437,3 +443,331 @@ def load_records(
             for initiative_id, value in link_rows:
                 getattr(result[initiative_id].record, field_key).append(value)
     return result
+
+
+# --- reading, listing and the single-record API -----------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Visibility:
+    """What a user may see: one partner's initiatives, and/or published ones only."""
+
+    partner_code: str | None = None
+    published_only: bool = False
+
+
+def visibility_for(user: User) -> Visibility:
+    """Focal points and contributors see their partner's initiatives; managers published ones."""
+    if access.is_partner_bound(user):
+        return Visibility(partner_code=user.partner_code)
+    return Visibility(published_only=user.role == access.MANAGER)
+
+
+def _visible(initiative: Initiative, visibility: Visibility) -> bool:
+    if visibility.partner_code is not None and initiative.partner_code != visibility.partner_code:
+        return False
+    return not (visibility.published_only and initiative.publication_status != "published")
+
+
+def get_initiative(session: Session, *, ref: str, visibility: Visibility) -> Initiative:
+    """The initiative `ref` names; NotFound when it does not exist or is not visible."""
+    initiative_id = parse_ref(ref)
+    initiative = session.get(Initiative, initiative_id) if initiative_id else None
+    # Not visible and not existing look the same, so references cannot be probed.
+    if initiative is None or not _visible(initiative, visibility):
+        raise NotFound(f"no initiative {ref}")
+    return initiative
+
+
+def _filter_conditions(filters: InitiativeFilters) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = []
+
+    def linked(model: Any, column: Any, values: Any) -> None:
+        # IN (subquery) lets the database read the (value, initiative_id) index only.
+        where.append(Initiative.id.in_(select(model.initiative_id).where(column.in_(values))))
+
+    if filters.partner:
+        where.append(Initiative.partner_code.in_([p.upper() for p in filters.partner]))
+    if filters.kind:
+        where.append(Initiative.kind.in_(filters.kind))
+    if filters.status:
+        where.append(Initiative.status.in_(filters.status))
+    if filters.publication != "all":
+        where.append(Initiative.publication_status == filters.publication)
+    if filters.domain:
+        linked(InitiativeDomain, InitiativeDomain.domain_code, [d.upper() for d in filters.domain])
+    if filters.priority:
+        linked(
+            InitiativePriority,
+            InitiativePriority.priority_code,
+            [p.upper() for p in filters.priority],
+        )
+    if filters.country:
+        linked(
+            InitiativeCountry,
+            InitiativeCountry.country_iso3,
+            [c.upper() for c in filters.country],
+        )
+    if filters.region:
+        linked(
+            InitiativeCountry,
+            InitiativeCountry.country_iso3,
+            select(Country.iso3).where(Country.region_code.in_(filters.region)),
+        )
+    if filters.process:
+        members = select(ProcessMembership.partner_code).where(
+            ProcessMembership.process_code.in_([p.upper() for p in filters.process]),
+            ProcessMembership.status.in_(reference_service.CURRENT_STATUSES),
+        )
+        member_states = select(Partner.country_iso3).where(Partner.code.in_(members))
+        # Involved: reported by a current member, or implemented in a member state
+        # (the same rule as the process summaries).
+        where.append(
+            or_(
+                Initiative.partner_code.in_(members),
+                Initiative.id.in_(
+                    select(InitiativeCountry.initiative_id).where(
+                        InitiativeCountry.country_iso3.in_(member_states)
+                    )
+                ),
+            )
+        )
+    if filters.funder:
+        codes = [f.strip().upper() for f in filters.funder]
+        names = [
+            InitiativeFunder.name.icontains(f.strip(), autoescape=True) for f in filters.funder
+        ]
+        where.append(
+            Initiative.id.in_(
+                select(InitiativeFunder.initiative_id).where(
+                    or_(InitiativeFunder.partner_code.in_(codes), *names)
+                )
+            )
+        )
+    if filters.active_from is not None:
+        where.append(or_(Initiative.end_date.is_(None), Initiative.end_date >= filters.active_from))
+    if filters.active_to is not None:
+        where.append(Initiative.start_date <= filters.active_to)
+    if filters.q and filters.q.strip():
+        text = filters.q.strip()
+        where.append(
+            or_(
+                Initiative.title.icontains(text, autoescape=True),
+                Initiative.description.icontains(text, autoescape=True),
+            )
+        )
+    return where
+
+
+def _visibility_conditions(visibility: Visibility) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = []
+    if visibility.partner_code is not None:
+        where.append(Initiative.partner_code == visibility.partner_code)
+    if visibility.published_only:
+        where.append(Initiative.publication_status == "published")
+    return where
+
+
+SORT_COLUMNS: dict[str, Any] = {
+    "ref": Initiative.id,
+    "title": Initiative.title,
+    "start_date": Initiative.start_date,
+    "end_date": Initiative.end_date,
+    "budget_eur": Initiative.budget_eur,
+    "updated_at": Initiative.updated_at,
+    "status": Initiative.status,
+    "kind": Initiative.kind,
+    "partner": Initiative.partner_code,
+}
+
+
+def _order_by(sort: str) -> list[Any]:
+    descending = sort.startswith("-")
+    key = sort.removeprefix("-")
+    if key not in SORT_COLUMNS:
+        raise InvalidInput(
+            f"cannot sort by {key!r}",
+            issues=[
+                {
+                    "field": "sort",
+                    "code": "unknown_code",
+                    "message": f"sort by one of {', '.join(SORT_COLUMNS)} (prefix - for "
+                    "descending)",
+                }
+            ],
+        )
+    column = SORT_COLUMNS[key]
+    # NULLs last either way, and the id breaks ties so that pages never overlap.
+    ordered = column.desc() if descending else column.asc()
+    tie = Initiative.id.desc() if descending else Initiative.id.asc()
+    if key == "ref":
+        return [ordered]
+    return [column.is_(None), ordered, tie]
+
+
+def filtered_ids(
+    filters: InitiativeFilters, visibility: Visibility, *, sort: str = "ref"
+) -> Select[Any]:
+    """SELECT of the ids matching `filters` that `visibility` allows, in `sort` order."""
+    where = _filter_conditions(filters) + _visibility_conditions(visibility)
+    return select(Initiative.id).where(*where).order_by(*_order_by(sort))
+
+
+def list_initiatives(
+    session: Session,
+    *,
+    filters: InitiativeFilters,
+    visibility: Visibility,
+    sort: str = "ref",
+    page: int = 1,
+    size: int = 50,
+) -> tuple[int, list[InitiativeRead]]:
+    """(total matching, the initiatives of page `page` of `size`)."""
+    where = _filter_conditions(filters) + _visibility_conditions(visibility)
+    total = session.scalar(select(func.count()).select_from(Initiative).where(*where)) or 0
+    ids = list(
+        session.scalars(
+            select(Initiative.id)
+            .where(*where)
+            .order_by(*_order_by(sort))
+            .limit(size)
+            .offset((page - 1) * size)
+        )
+    )
+    return total, read_initiatives(session, ids=ids)
+
+
+def read_initiatives(session: Session, *, ids: Sequence[int]) -> list[InitiativeRead]:
+    """Initiatives as the API shows them, in the order of `ids`."""
+    if not ids:
+        return []
+    stored = load_records(session, ids=ids)
+    extra: dict[int, Any] = {}
+    for chunk in _chunks(list(ids)):
+        for row in session.execute(
+            select(
+                Initiative.id,
+                Initiative.source,
+                Initiative.budget_eur,
+                Initiative.eur_rate,
+                Initiative.eur_rate_date,
+                Initiative.created_at,
+                Initiative.updated_at,
+            ).where(Initiative.id.in_(chunk))
+        ):
+            extra[row.id] = row
+    funder_codes: dict[int, list[str | None]] = {}
+    for chunk in _chunks(list(ids)):
+        for initiative_id, code in session.execute(
+            select(InitiativeFunder.initiative_id, InitiativeFunder.partner_code)
+            .where(InitiativeFunder.initiative_id.in_(chunk))
+            .order_by(InitiativeFunder.initiative_id, InitiativeFunder.position)
+        ):
+            funder_codes.setdefault(initiative_id, []).append(code)
+    result = []
+    for initiative_id in ids:
+        item = stored.get(initiative_id)
+        if item is None:
+            continue
+        row = extra[initiative_id]
+        result.append(
+            InitiativeRead(
+                **asdict(item.record),
+                ref=item.ref,
+                partner_code=item.partner_code,
+                revision=item.revision,
+                publication_status=item.publication_status,
+                source=row.source,
+                budget_eur=row.budget_eur,
+                eur_rate=row.eur_rate,
+                eur_rate_date=row.eur_rate_date,
+                funder_partner_codes=funder_codes.get(initiative_id, []),
+                created_at=row.created_at,
+                updated_at=row.updated_at,
+            )
+        )
+    return result
+
+
+def list_revisions(session: Session, *, initiative_id: int) -> list[RevisionRead]:
+    """Every revision of an initiative, newest first, with who made it and the changes."""
+    rows = session.execute(
+        select(InitiativeRevision, User.name)
+        .outerjoin(User, User.id == InitiativeRevision.changed_by_id)
+        .where(InitiativeRevision.initiative_id == initiative_id)
+        .order_by(InitiativeRevision.number.desc(), InitiativeRevision.id.desc())
+    ).all()
+    return [
+        RevisionRead(
+            number=revision.number,
+            changed_at=revision.changed_at,
+            changed_by_id=revision.changed_by_id,
+            changed_by=name,
+            submission_id=revision.submission_id,
+            changes=[
+                FieldChange(field=key, old=old, new=new)
+                for key, (old, new) in revision.changes.items()
+            ],
+        )
+        for revision, name in rows
+    ]
+
+
+def _invalid(issues: list[RuleIssue], *, lang: str) -> InvalidInput:
+    return InvalidInput(
+        f"{len(issues)} problem(s) in the initiative; nothing was saved",
+        issues=_issue_dicts(issues, lang=lang),
+    )
+
+
+def create_initiative(
+    session: Session, *, payload: Any, user: User, lang: str = "en"
+) -> InitiativeRead:
+    """Create one initiative from a JSON body; InvalidInput lists every problem at once."""
+    partner_code, record, type_issues = parse_create(payload)
+    if type_issues:
+        snapshot = reference_service.load_snapshot(session)
+        unparsed = {i.field for i in type_issues}
+        rule_issues = [
+            i
+            for i in check_record(normalize_record(record), snapshot, is_new=True)
+            if i.severity == "error" and i.field not in unparsed
+        ]
+        if partner_code and partner_code not in snapshot.partners:
+            rule_issues.append(make_issue("partner_code", "unknown_partner", value=partner_code))
+        raise _invalid(type_issues + rule_issues, lang=lang)
+    try:
+        (initiative_id,) = create_initiatives(
+            session, [(partner_code, record)], user_id=user.id, lang=lang
+        )
+    except InvalidInput as exc:
+        for issue in exc.issues:
+            issue.pop("item", None)
+        raise
+    return read_initiatives(session, ids=[initiative_id])[0]
+
+
+def update_initiative(
+    session: Session, *, initiative: Initiative, payload: Any, user: User, lang: str = "en"
+) -> InitiativeRead:
+    """Apply a partial JSON body to one initiative at the revision it names."""
+    current = load_records(session, ids=[initiative.id])[initiative.id]
+    revision, record, type_issues = parse_update(payload, current.record)
+    if type_issues:
+        snapshot = reference_service.load_snapshot(session)
+        unparsed = {i.field for i in type_issues}
+        rule_issues = [
+            i
+            for i in check_record(normalize_record(record), snapshot, is_new=False)
+            if i.severity == "error" and i.field not in unparsed
+        ]
+        raise _invalid(type_issues + rule_issues, lang=lang)
+    assert revision is not None  # a missing revision is a type issue
+    try:
+        update_initiatives(session, [(initiative.id, revision, record)], user_id=user.id, lang=lang)
+    except InvalidInput as exc:
+        for issue in exc.issues:
+            issue.pop("item", None)
+            issue.pop("ref", None)
+        raise
+    return read_initiatives(session, ids=[initiative.id])[0]
