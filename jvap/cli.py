@@ -2,7 +2,9 @@
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import click
 from sqlalchemy.orm import Session
@@ -12,6 +14,9 @@ from jvap.accounts import service as accounts_service
 from jvap.config import Settings, get_settings
 from jvap.db import create_db_engine, create_sessionmaker, upgrade_database
 from jvap.errors import JvapError
+from jvap.initiatives import export as initiatives_export
+from jvap.initiatives import service as initiatives_service
+from jvap.initiatives.schemas import InitiativeFilters
 from jvap.reference import service as reference_service
 
 
@@ -190,3 +195,74 @@ def users_revoke(email: str, token_id: int | None) -> None:
             accounts_service.revoke_token(session, actor=None, token_id=token_id)
             message = f"revoked token {token_id} of {user.email}"
     click.echo(message)
+
+
+# --- exports ---------------------------------------------------------------------------------
+
+
+@main.group("export")
+def export_group() -> None:
+    """Export registry data to CSV or Excel files."""
+
+
+@export_group.command("initiatives")
+@click.option(
+    "--format",
+    "file_format",
+    type=click.Choice(["csv", "xlsx"]),
+    required=True,
+    help="csv (UTF-8 with BOM, opens in Excel) or xlsx.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="File to write.",
+)
+@click.option("--partner", multiple=True, help="Reporting partner code (repeatable).")
+@click.option("--country", multiple=True, help="Country of implementation, ISO3 (repeatable).")
+@click.option("--process", multiple=True, help="Process code: RP or KP (repeatable).")
+@click.option("--region", multiple=True, help="Region of a country of implementation.")
+@click.option("--domain", multiple=True, help="Domain D1-D5 (repeatable).")
+@click.option("--priority", multiple=True, help="Priority code (repeatable).")
+@click.option("--kind", multiple=True, type=click.Choice(["project", "policy"]))
+@click.option(
+    "--status", multiple=True, type=click.Choice(["planned", "ongoing", "completed", "suspended"])
+)
+@click.option("--funder", multiple=True, help="Funder partner code or part of its name.")
+@click.option("--active-from", type=click.DateTime(["%Y-%m-%d"]), help="Under way on/after.")
+@click.option("--active-to", type=click.DateTime(["%Y-%m-%d"]), help="Under way on/before.")
+@click.option("-q", "--search", help="Text searched in titles and descriptions.")
+@click.option(
+    "--publication",
+    type=click.Choice(["published", "pending", "all"]),
+    default="all",
+    show_default=True,
+)
+@click.option("--sort", default="ref", show_default=True, help="Column, - for descending.")
+def export_initiatives(
+    file_format: str,
+    output: Path,
+    active_from: datetime | None,
+    active_to: datetime | None,
+    search: str | None,
+    sort: str,
+    **filters: Any,
+) -> None:
+    """Write the initiatives matching the filters (the API's filters) to a file."""
+    try:
+        chosen = InitiativeFilters(
+            **{name: list(values) for name, values in filters.items() if name != "publication"},
+            publication=filters["publication"],
+            active_from=active_from.date() if active_from else None,
+            active_to=active_to.date() if active_to else None,
+            q=search,
+        )
+    except ValueError as exc:
+        raise click.ClickException(f"bad filter: {exc}") from exc
+    write = initiatives_export.write_csv if file_format == "csv" else initiatives_export.write_xlsx
+    with session_scope() as session:
+        rows = initiatives_service.export_rows(session, filters=chosen, sort=sort)
+        count = write(output, initiatives_service.EXPORT_COLUMNS, rows)
+    click.echo(f"{count} initiative(s) written to {output}")

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from openpyxl import load_workbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -202,3 +203,41 @@ def test_users_revoke_ends_every_token_or_one(runner: CliRunner, upgraded: str) 
         ]
     finally:
         engine.dispose()
+
+
+def test_export_initiatives_csv_and_xlsx_with_filters(
+    runner: CliRunner, upgraded: str, tmp_path: Path
+) -> None:
+    assert runner.invoke(main, ["demo", "--initiatives", "120"]).exit_code == 0
+    csv_path = tmp_path / "d1.csv"
+    result = runner.invoke(
+        main,
+        [
+            "export",
+            "initiatives",
+            "--format",
+            "csv",
+            "-o",
+            str(csv_path),
+            "--domain",
+            "D1",
+            "--publication",
+            "published",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    lines = csv_path.read_text(encoding="utf-8-sig").splitlines()
+    assert lines[0].startswith("ref,partner_code,publication_status,revision,kind,title")
+    count = int(result.output.split()[0])
+    assert 0 < count < 120
+    xlsx_path = tmp_path / "all.xlsx"
+    result = runner.invoke(
+        main, ["export", "initiatives", "--format", "xlsx", "-o", str(xlsx_path)]
+    )
+    assert result.exit_code == 0, result.output
+    sheet = load_workbook(xlsx_path, read_only=True).active
+    assert sheet is not None and sheet.max_row == 121
+    bad = runner.invoke(
+        main, ["export", "initiatives", "--format", "csv", "-o", str(csv_path), "--sort", "x"]
+    )
+    assert bad.exit_code != 0 and "cannot sort by" in bad.output

@@ -771,3 +771,35 @@ def update_initiative(
             issue.pop("ref", None)
         raise
     return read_initiatives(session, ids=[initiative.id])[0]
+
+
+EXPORT_COLUMNS = (
+    "ref",
+    "partner_code",
+    "publication_status",
+    "revision",
+    *RECORD_FIELDS,
+    "budget_eur",
+    "eur_rate",
+    "eur_rate_date",
+    "source",
+    "created_at",
+    "updated_at",
+)
+EXPORT_CHUNK = 1000
+
+
+def export_rows(
+    session: Session,
+    *,
+    filters: InitiativeFilters,
+    visibility: Visibility | None = None,
+    sort: str = "ref",
+) -> Iterator[list[Any]]:
+    """Rows of EXPORT_COLUMNS for every matching initiative, read a chunk at a time."""
+    query = filtered_ids(filters, visibility or Visibility(), sort=sort)
+    ids = list(session.scalars(query))
+    for start in range(0, len(ids), EXPORT_CHUNK):
+        for item in read_initiatives(session, ids=ids[start : start + EXPORT_CHUNK]):
+            values = item.model_dump()
+            yield [values[column] for column in EXPORT_COLUMNS]
