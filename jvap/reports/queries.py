@@ -1,0 +1,769 @@
+"""Set-based SQL behind summaries and reports: each function returns DataFrames or plain rows."""
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Subquery,
+    and_,
+    case,
+    exists,
+    func,
+    literal,
+    select,
+    text,
+    union,
+    union_all,
+)
+from sqlalchemy.orm import Session, aliased
+
+from jvap.campaigns.models import Assignment, Campaign, Submission
+from jvap.initiatives.models import (
+    Initiative,
+    InitiativeCountry,
+    InitiativeDomain,
+    InitiativeFunder,
+    InitiativePriority,
+    InitiativeRevision,
+)
+from jvap.reference import service as reference_service
+from jvap.reference.models import (
+    Country,
+    Domain,
+    Partner,
+    Priority,
+    Process,
+    ProcessMembership,
+    Region,
+)
+
+DIMENSIONS = ("countries", "regions", "processes", "domains", "priorities")
+KINDS = ("project", "policy")
+STATUSES = ("planned", "ongoing", "completed", "suspended")
+# An initiative is "active" for gap analysis while it is under way.
+ACTIVE_STATUSES = ("ongoing",)
+# Submission statuses that mean the partner's answer reached review (it passed validation).
+SUBMITTED_STATUSES = ("pending_review", "returned", "accepted", "superseded")
+
+COUNT_COLUMNS = (
+    "initiatives",
+    *(f"kind_{k}" for k in KINDS),
+    *(f"status_{s}" for s in STATUSES),
+    "budget_eur",
+    "budget_missing",
+    "shared_initiatives",
+    "shared_budget_eur",
+    "change_new",
+    "change_updated",
+    "change_completed",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Which initiatives count: the resolved form of the summary filters."""
+
+    publication: tuple[str, ...] = ("published",)
+    # Initiatives recorded (created) before this instant; None means no limit.
+    recorded_before: datetime | None = None
+    process: str | None = None
+    region: str | None = None
+    domain: str | None = None
+    country: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """Revisions with since <= changed_at < until count as changes since the previous campaign."""
+
+    since: datetime | None
+    until: datetime | None
+
+
+@dataclass(slots=True)
+class Breakdown:
+    """One breakdown: per-row measures and the distinct total across rows."""
+
+    rows: pd.DataFrame  # key + measure_columns(years) + partners_reporting
+    total: pd.Series  # the same measures, each initiative once
+    years: list[int]  # the year_YYYY columns present
+    outside_rows: int  # initiatives in scope that fall in no row
+    in_several_rows: int  # initiatives counted in more than one row
+
+
+# --- scope ----------------------------------------------------------------------------
+
+
+def _current_members() -> Select[Any]:
+    return select(ProcessMembership.process_code, ProcessMembership.partner_code).where(
+        ProcessMembership.status.in_(reference_service.CURRENT_STATUSES)
+    )
+
+
+def process_pairs() -> Subquery:
+    """(initiative_id, key=process) for every process an initiative involves.
+
+    An initiative involves a process when its reporting partner, or the state of one of its
+    countries of implementation, is a current member of the process (membership status in
+    reference_service.CURRENT_STATUSES).
+    """
+    members = _current_members().subquery()
+    by_reporter = select(
+        Initiative.id.label("initiative_id"), members.c.process_code.label("key")
+    ).join(members, members.c.partner_code == Initiative.partner_code)
+    by_country = (
+        select(
+            InitiativeCountry.initiative_id.label("initiative_id"),
+            members.c.process_code.label("key"),
+        )
+        .join(Partner, Partner.country_iso3 == InitiativeCountry.country_iso3)
+        .join(members, members.c.partner_code == Partner.code)
+    )
+    # UNION (not UNION ALL): an initiative involving a process both ways counts once.
+    return union(by_reporter, by_country).subquery("process_pairs")
+
+
+def _involves(process: str) -> ColumnElement[bool]:
+    pairs = process_pairs()
+    return Initiative.id.in_(select(pairs.c.initiative_id).where(pairs.c.key == process))
+
+
+def conditions(scope: Scope) -> list[ColumnElement[bool]]:
+    """WHERE conditions on Initiative for `scope`."""
+    where: list[ColumnElement[bool]] = [Initiative.publication_status.in_(scope.publication)]
+    if scope.recorded_before is not None:
+        where.append(Initiative.created_at < scope.recorded_before)
+    if scope.domain:
+        where.append(
+            exists().where(
+                InitiativeDomain.initiative_id == Initiative.id,
+                InitiativeDomain.domain_code == scope.domain,
+            )
+        )
+    if scope.country:
+        where.append(
+            exists().where(
+                InitiativeCountry.initiative_id == Initiative.id,
+                InitiativeCountry.country_iso3 == scope.country,
+            )
+        )
+    if scope.region:
+        where.append(
+            exists()
+            .where(InitiativeCountry.initiative_id == Initiative.id)
+            .where(Country.iso3 == InitiativeCountry.country_iso3)
+            .where(Country.region_code == scope.region)
+        )
+    if scope.process:
+        where.append(_involves(scope.process))
+    return where
+
+
+def pairs(dimension: str, scope: Scope, *, name: str = "pairs") -> Subquery:
+    """Distinct (initiative_id, key) pairs of a breakdown, limited to the filtered values."""
+    if dimension == "countries":
+        query = select(
+            InitiativeCountry.initiative_id.label("initiative_id"),
+            InitiativeCountry.country_iso3.label("key"),
+        )
+        if scope.region:
+            query = query.join(Country, Country.iso3 == InitiativeCountry.country_iso3).where(
+                Country.region_code == scope.region
+            )
+        if scope.country:
+            query = query.where(InitiativeCountry.country_iso3 == scope.country)
+        return query.subquery(name)
+    if dimension == "regions":
+        query = (
+            select(
+                InitiativeCountry.initiative_id.label("initiative_id"),
+                Country.region_code.label("key"),
+            )
+            .join(Country, Country.iso3 == InitiativeCountry.country_iso3)
+            .where(Country.region_code.is_not(None))
+            .distinct()
+        )
+        if scope.region:
+            query = query.where(Country.region_code == scope.region)
+        return query.subquery(name)
+    if dimension == "processes":
+        involved = process_pairs()
+        query = select(involved.c.initiative_id, involved.c.key)
+        if scope.process:
+            query = query.where(involved.c.key == scope.process)
+        return query.subquery(name)
+    if dimension == "domains":
+        query = select(
+            InitiativeDomain.initiative_id.label("initiative_id"),
+            InitiativeDomain.domain_code.label("key"),
+        )
+        if scope.domain:
+            query = query.where(InitiativeDomain.domain_code == scope.domain)
+        return query.subquery(name)
+    if dimension == "priorities":
+        query = select(
+            InitiativePriority.initiative_id.label("initiative_id"),
+            InitiativePriority.priority_code.label("key"),
+        )
+        if scope.domain:
+            query = query.join(Priority, Priority.code == InitiativePriority.priority_code).where(
+                Priority.domain_code == scope.domain
+            )
+        return query.subquery(name)
+    raise ValueError(f"unknown dimension {dimension!r}")
+
+
+def changes(window: Window | None) -> Subquery | None:
+    """Per initiative with a revision in the window: is_new, is_touched, is_completed (0/1).
+
+    new: its first revision falls in the window; touched: a later revision does; completed:
+    a revision in the window set its status to completed (a first revision of an initiative
+    reported as completed counts too, since it lists every field as changed from nothing).
+    """
+    if window is None:
+        return None
+    status_to = InitiativeRevision.changes[("status", 1)].as_string()
+    query = select(
+        InitiativeRevision.initiative_id.label("initiative_id"),
+        func.max(case((InitiativeRevision.number == 1, 1), else_=0)).label("is_new"),
+        func.max(case((InitiativeRevision.number > 1, 1), else_=0)).label("is_touched"),
+        func.max(case((status_to == "completed", 1), else_=0)).label("is_completed"),
+    ).group_by(InitiativeRevision.initiative_id)
+    if window.since is not None:
+        query = query.where(InitiativeRevision.changed_at >= window.since)
+    if window.until is not None:
+        query = query.where(InitiativeRevision.changed_at < window.until)
+    return query.subquery("changes")
+
+
+# --- breakdowns ------------------------------------------------------------------------
+
+
+def start_years(session: Session) -> list[int]:
+    """Every year from the earliest to the latest start date in the registry."""
+    first, last = session.execute(
+        select(func.min(Initiative.start_date), func.max(Initiative.start_date))
+    ).one()
+    if first is None:
+        return []
+    return list(range(_as_date(first).year, _as_date(last).year + 1))
+
+
+def _as_date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+def year_column(year: int | None) -> str:
+    return "year_unknown" if year is None else f"year_{year}"
+
+
+def _measures(
+    n: ColumnElement[Any] | None, chg: Any, years: Sequence[int]
+) -> list[ColumnElement[Any]]:
+    """Additive measures of a group; `n` is how many rows of the breakdown each initiative is in."""
+    budget = Initiative.budget_eur
+    zero = literal(0)
+
+    def tally(condition: ColumnElement[bool]) -> ColumnElement[Any]:
+        return func.sum(case((condition, 1), else_=0))
+
+    columns: list[ColumnElement[Any]] = [
+        func.count().label("initiatives"),
+        func.coalesce(func.sum(budget), 0).label("budget_eur"),
+        tally(and_(Initiative.kind == "project", budget.is_(None))).label("budget_missing"),
+        *(tally(Initiative.kind == kind).label(f"kind_{kind}") for kind in KINDS),
+        *(tally(Initiative.status == status).label(f"status_{status}") for status in STATUSES),
+    ]
+    if n is not None:
+        columns += [
+            tally(n > 1).label("shared_initiatives"),
+            func.coalesce(func.sum(case((n > 1, budget), else_=None)), 0).label(
+                "shared_budget_eur"
+            ),
+        ]
+    else:
+        columns += [zero.label("shared_initiatives"), zero.label("shared_budget_eur")]
+    if chg is not None:
+        columns += [
+            tally(chg.c.is_new == 1).label("change_new"),
+            tally(and_(chg.c.is_touched == 1, chg.c.is_new == 0)).label("change_updated"),
+            tally(chg.c.is_completed == 1).label("change_completed"),
+        ]
+    else:
+        columns += [
+            zero.label("change_new"),
+            zero.label("change_updated"),
+            zero.label("change_completed"),
+        ]
+    columns += [
+        tally(
+            and_(
+                Initiative.start_date >= date(year, 1, 1),
+                Initiative.start_date < date(year + 1, 1, 1),
+            )
+        ).label(year_column(year))
+        for year in years
+    ]
+    columns.append(tally(Initiative.start_date.is_(None)).label(year_column(None)))
+    return columns
+
+
+def measure_columns(years: Sequence[int]) -> list[str]:
+    return [*COUNT_COLUMNS, *(year_column(y) for y in years), year_column(None)]
+
+
+def tune_for_reports(session: Session) -> None:
+    """On PostgreSQL, give this transaction's aggregates room to hash in memory.
+
+    With the default 4MB work_mem, grouping 100k initiatives spills to disk; JIT compilation
+    costs more than it saves on queries of this size.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL work_mem = '64MB'"))
+        session.execute(text("SET LOCAL jit = off"))
+
+
+def _frame(session: Session, query: Any) -> pd.DataFrame:
+    result = session.execute(query)
+    return pd.DataFrame(result.all(), columns=list(result.keys()))
+
+
+def breakdown(
+    session: Session, *, dimension: str, scope: Scope, window: Window | None
+) -> Breakdown:
+    """Counts per row of `dimension` and the distinct total across its rows, in one statement.
+
+    The database groups by (row, reporting partner) and, for the total, by (number of rows
+    the initiative falls in: 0, 1 or 2+, reporting partner); pandas then adds up these few
+    hundred groups and counts the partners of each row.
+    """
+    tune_for_reports(session)
+    where = conditions(scope)
+    years = start_years(session)
+    chg_query = changes(window)
+    chg = chg_query.element.cte("changes") if chg_query is not None else None
+    # Subqueries rather than CTEs: PostgreSQL estimates a CTE's size blindly (200 rows) and
+    # then picks nested loops over 100k rows.
+    link = pairs(dimension, scope)
+    counted = pairs(dimension, scope, name="counted")
+    per = (
+        select(counted.c.initiative_id, func.count().label("n"))
+        .group_by(counted.c.initiative_id)
+        .subquery("per_initiative")
+    )
+
+    def with_changes(query: Select[Any]) -> Select[Any]:
+        if chg is not None:
+            query = query.outerjoin(chg, chg.c.initiative_id == Initiative.id)
+        return query.where(*where)
+
+    row_groups = with_changes(
+        select(
+            literal("row").label("part"),
+            link.c.key.label("key"),
+            Initiative.partner_code,
+            *_measures(per.c.n, chg, years),
+        )
+        .select_from(link)
+        .join(per, per.c.initiative_id == link.c.initiative_id)
+        .join(Initiative, Initiative.id == link.c.initiative_id)
+    ).group_by(link.c.key, Initiative.partner_code)
+    rows_flag = case((per.c.n.is_(None), "0"), (per.c.n == 1, "1"), else_="2")
+    total_groups = with_changes(
+        select(
+            literal("total").label("part"),
+            rows_flag.label("key"),
+            Initiative.partner_code,
+            *_measures(None, chg, years),
+        )
+        .select_from(Initiative)
+        .outerjoin(per, per.c.initiative_id == Initiative.id)
+    ).group_by(rows_flag, Initiative.partner_code)
+    frame = _frame(session, union_all(row_groups, total_groups))
+
+    numeric = measure_columns(years)
+    frame[numeric] = frame[numeric].apply(pd.to_numeric)
+    by_row = frame[frame["part"] == "row"].groupby("key")
+    rows = by_row[numeric].sum()
+    rows["partners_reporting"] = by_row["partner_code"].nunique()
+    rows = rows.reset_index()
+
+    totals = frame[frame["part"] == "total"]
+    in_rows = totals[totals["key"] != "0"]
+    several = totals[totals["key"] == "2"]
+    total = in_rows[numeric].sum()
+    total["partners_reporting"] = in_rows["partner_code"].nunique()
+    # In the total each initiative is once: "shared" is what the rows count more than once.
+    total["shared_initiatives"] = several["initiatives"].sum()
+    total["shared_budget_eur"] = several["budget_eur"].sum()
+    return Breakdown(
+        rows=rows,
+        total=total,
+        years=years,
+        outside_rows=int(totals.loc[totals["key"] == "0", "initiatives"].sum()),
+        in_several_rows=int(several["initiatives"].sum()),
+    )
+
+
+def funded_by_country(session: Session, *, scope: Scope) -> pd.DataFrame:
+    """Per country: initiatives its state funds (a funder linked to it) and their EUR budget.
+
+    A co-funded initiative counts in full for each of its funders: the questionnaire does not
+    record each funder's share.
+    """
+    funded = (
+        select(
+            InitiativeFunder.initiative_id.label("initiative_id"),
+            Partner.country_iso3.label("key"),
+        )
+        .join(Partner, Partner.code == InitiativeFunder.partner_code)
+        .where(Partner.country_iso3.is_not(None))
+        .distinct()
+        .subquery("funded")
+    )
+    query = (
+        select(
+            funded.c.key,
+            func.count().label("initiatives_funded"),
+            func.coalesce(func.sum(Initiative.budget_eur), 0).label("budget_eur_funded"),
+        )
+        .select_from(funded)
+        .join(Initiative, Initiative.id == funded.c.initiative_id)
+        .where(*conditions(scope))
+        .group_by(funded.c.key)
+    )
+    if scope.region:
+        query = query.join(Country, Country.iso3 == funded.c.key).where(
+            Country.region_code == scope.region
+        )
+    frame = _frame(session, query)
+    frame["budget_eur_funded"] = frame["budget_eur_funded"].astype(float)
+    return frame
+
+
+def process_overlaps(session: Session, *, scope: Scope) -> pd.DataFrame:
+    """Initiatives (and their EUR budget) involving both processes of each pair."""
+    first = aliased(process_pairs(), name="first")
+    second = aliased(process_pairs(), name="second")
+    query = (
+        select(
+            first.c.key.label("first"),
+            second.c.key.label("second"),
+            func.count().label("initiatives"),
+            func.coalesce(func.sum(Initiative.budget_eur), 0).label("budget_eur"),
+        )
+        .select_from(first)
+        .join(
+            second,
+            and_(first.c.initiative_id == second.c.initiative_id, first.c.key < second.c.key),
+        )
+        .join(Initiative, Initiative.id == first.c.initiative_id)
+        .where(*conditions(scope))
+        .group_by(first.c.key, second.c.key)
+        .order_by(first.c.key, second.c.key)
+    )
+    frame = _frame(session, query)
+    frame["budget_eur"] = frame["budget_eur"].astype(float)
+    return frame
+
+
+# --- labels ----------------------------------------------------------------------------
+
+
+def labels(session: Session, *, dimension: str, scope: Scope) -> pd.DataFrame:
+    """Reference rows of a breakdown in display order: key, label_en, label_fr, group."""
+    if dimension == "countries":
+        query = select(
+            Country.iso3.label("key"),
+            Country.name_en.label("label_en"),
+            Country.name_fr.label("label_fr"),
+            Country.region_code.label("group"),
+        ).order_by(Country.name_en)
+        if scope.region:
+            query = query.where(Country.region_code == scope.region)
+    elif dimension == "regions":
+        query = select(
+            Region.code.label("key"),
+            Region.name_en.label("label_en"),
+            Region.name_fr.label("label_fr"),
+            literal(None).label("group"),
+        ).order_by(Region.code)
+        if scope.region:
+            query = query.where(Region.code == scope.region)
+    elif dimension == "processes":
+        query = select(
+            Process.code.label("key"),
+            Process.name_en.label("label_en"),
+            Process.name_fr.label("label_fr"),
+            literal(None).label("group"),
+        ).order_by(Process.code)
+        if scope.process:
+            query = query.where(Process.code == scope.process)
+    elif dimension == "domains":
+        query = select(
+            Domain.code.label("key"),
+            Domain.title_en.label("label_en"),
+            Domain.title_fr.label("label_fr"),
+            literal(None).label("group"),
+        ).order_by(Domain.number)
+        if scope.domain:
+            query = query.where(Domain.code == scope.domain)
+    elif dimension == "priorities":
+        query = select(
+            Priority.code.label("key"),
+            Priority.title_en.label("label_en"),
+            func.coalesce(Priority.title_fr, Priority.title_en).label("label_fr"),
+            Priority.domain_code.label("group"),
+        ).order_by(Priority.domain_code, Priority.sort_order, Priority.code)
+        if scope.domain:
+            query = query.where(Priority.domain_code == scope.domain)
+    else:
+        raise ValueError(f"unknown dimension {dimension!r}")
+    return _frame(session, query)
+
+
+# --- gaps and overlaps -----------------------------------------------------------------
+
+
+def active_by_priority(session: Session, *, scope: Scope) -> pd.DataFrame:
+    """Active initiatives per priority (only priorities that have some): key, active."""
+    link = pairs("priorities", scope)
+    return _active_counts(session, link, scope)
+
+
+def active_by_country(session: Session, *, scope: Scope) -> pd.DataFrame:
+    link = pairs("countries", scope)
+    return _active_counts(session, link, scope)
+
+
+def _active_counts(session: Session, link: Subquery, scope: Scope) -> pd.DataFrame:
+    query = (
+        select(link.c.key, func.count().label("active"))
+        .select_from(link)
+        .join(Initiative, Initiative.id == link.c.initiative_id)
+        .where(*conditions(scope), Initiative.status.in_(ACTIVE_STATUSES))
+        .group_by(link.c.key)
+    )
+    return _frame(session, query)
+
+
+def gap_countries(session: Session, *, scope: Scope) -> pd.DataFrame:
+    """Countries where initiatives are expected: African JVAP partner states in scope."""
+    query = (
+        select(
+            Country.iso3.label("key"),
+            Country.name_en.label("label_en"),
+            Country.name_fr.label("label_fr"),
+            Country.region_code.label("group"),
+        )
+        .join(Partner, Partner.country_iso3 == Country.iso3)
+        .where(Partner.is_jvap_partner, Partner.category == "african_country")
+        .order_by(Country.name_en)
+    )
+    if scope.region:
+        query = query.where(Country.region_code == scope.region)
+    if scope.country:
+        query = query.where(Country.iso3 == scope.country)
+    if scope.process:
+        members = _current_members().where(ProcessMembership.process_code == scope.process)
+        query = query.where(Partner.code.in_(select(members.subquery().c.partner_code)))
+    return _frame(session, query)
+
+
+def overlaps(session: Session, *, scope: Scope) -> pd.DataFrame:
+    """Active initiatives per (country, priority, reporting partner), where 2+ partners meet."""
+    countries = pairs("countries", scope, name="country_pairs")
+    priorities = pairs("priorities", scope, name="priority_pairs")
+    base = (
+        select(
+            countries.c.key.label("country"),
+            priorities.c.key.label("priority"),
+            Initiative.partner_code.label("partner"),
+            func.count().label("initiatives"),
+        )
+        .select_from(countries)
+        .join(priorities, priorities.c.initiative_id == countries.c.initiative_id)
+        .join(Initiative, Initiative.id == countries.c.initiative_id)
+        .where(*conditions(scope), Initiative.status.in_(ACTIVE_STATUSES))
+        .group_by(countries.c.key, priorities.c.key, Initiative.partner_code)
+        .subquery("by_partner")
+    )
+    crowded = (
+        select(base.c.country, base.c.priority)
+        .group_by(base.c.country, base.c.priority)
+        .having(func.count() >= 2)
+        .subquery("crowded")
+    )
+    query = (
+        select(base.c.country, base.c.priority, base.c.partner, base.c.initiatives)
+        .join(
+            crowded,
+            and_(crowded.c.country == base.c.country, crowded.c.priority == base.c.priority),
+        )
+        .order_by(base.c.country, base.c.priority, base.c.partner)
+    )
+    return _frame(session, query)
+
+
+# --- initiatives list ------------------------------------------------------------------
+
+INITIATIVE_COLUMNS = (
+    "ref",
+    "partner",
+    "kind",
+    "title",
+    "status",
+    "start_date",
+    "end_date",
+    "scope",
+    "countries",
+    "domains",
+    "priorities",
+    "budget",
+    "currency",
+    "budget_eur",
+    "funders",
+    "publication_status",
+)
+
+
+def _joined_codes(column: Any, key: Any, name: str) -> Subquery:
+    return (
+        select(key.label("initiative_id"), func.aggregate_strings(column, ";").label(name))
+        .group_by(key)
+        .subquery(name)
+    )
+
+
+def count_initiatives(session: Session, *, scope: Scope) -> int:
+    return session.scalar(select(func.count()).select_from(Initiative).where(*conditions(scope)))
+
+
+def iter_initiatives(
+    session: Session, *, scope: Scope, batch_size: int = 5000
+) -> Iterator[Sequence[tuple[Any, ...]]]:
+    """Batches of initiative rows in INITIATIVE_COLUMNS order (ids ascending).
+
+    Multi-valued fields come as ';'-joined strings in no particular order; render sorts them.
+    """
+    countries = _joined_codes(
+        InitiativeCountry.country_iso3, InitiativeCountry.initiative_id, "countries"
+    )
+    domains = _joined_codes(InitiativeDomain.domain_code, InitiativeDomain.initiative_id, "domains")
+    priorities = _joined_codes(
+        InitiativePriority.priority_code, InitiativePriority.initiative_id, "priorities"
+    )
+    funders = (
+        select(
+            InitiativeFunder.initiative_id.label("initiative_id"),
+            func.aggregate_strings(
+                func.coalesce(InitiativeFunder.partner_code, InitiativeFunder.name), ";"
+            ).label("funders"),
+        )
+        .group_by(InitiativeFunder.initiative_id)
+        .subquery("funders")
+    )
+    query = (
+        select(
+            Initiative.id,
+            Initiative.partner_code,
+            Initiative.kind,
+            Initiative.title,
+            Initiative.status,
+            Initiative.start_date,
+            Initiative.end_date,
+            Initiative.scope,
+            countries.c.countries,
+            domains.c.domains,
+            priorities.c.priorities,
+            Initiative.budget,
+            Initiative.currency,
+            Initiative.budget_eur,
+            funders.c.funders,
+            Initiative.publication_status,
+        )
+        .outerjoin(countries, countries.c.initiative_id == Initiative.id)
+        .outerjoin(domains, domains.c.initiative_id == Initiative.id)
+        .outerjoin(priorities, priorities.c.initiative_id == Initiative.id)
+        .outerjoin(funders, funders.c.initiative_id == Initiative.id)
+        .where(*conditions(scope))
+        .order_by(Initiative.id)
+    )
+    result = session.execute(query.execution_options(yield_per=batch_size))
+    for partition in result.partitions():
+        yield [tuple(row) for row in partition]
+
+
+# --- campaigns -------------------------------------------------------------------------
+
+
+def campaigns(session: Session) -> pd.DataFrame:
+    """Every campaign: id, code, title, opens_on, closes_on, status, oldest first."""
+    return _frame(
+        session,
+        select(
+            Campaign.id,
+            Campaign.code,
+            Campaign.title,
+            Campaign.opens_on,
+            Campaign.closes_on,
+            Campaign.status,
+        ).order_by(Campaign.closes_on, Campaign.id),
+    )
+
+
+def campaign_progress(session: Session, *, campaign_id: int, closes_at: datetime) -> pd.DataFrame:
+    """One row per assignment: partner, state flags, first submission, acceptance.
+
+    `closes_at` is the end of the closing day: a first submission before it is on time.
+    """
+    latest = (
+        select(Submission.assignment_id, func.max(Submission.id).label("latest_id"))
+        .group_by(Submission.assignment_id)
+        .subquery("latest")
+    )
+    latest_submission = aliased(Submission, name="latest_submission")
+    submitted = Submission.status.in_(SUBMITTED_STATUSES)
+    per_assignment = (
+        select(
+            Submission.assignment_id,
+            func.count().label("uploads"),
+            func.min(case((submitted, Submission.uploaded_at), else_=None)).label(
+                "first_submitted_at"
+            ),
+            func.max(case((and_(submitted, Submission.uploaded_at < closes_at), 1), else_=0)).label(
+                "on_time"
+            ),
+            func.max(case((Submission.status == "accepted", 1), else_=0)).label("accepted"),
+            func.max(
+                case((Submission.status == "accepted", Submission.reviewed_at), else_=None)
+            ).label("accepted_at"),
+        )
+        .group_by(Submission.assignment_id)
+        .subquery("per_assignment")
+    )
+    query = (
+        select(
+            Assignment.partner_code.label("partner"),
+            Partner.name_en.label("partner_name_en"),
+            Partner.name_fr.label("partner_name_fr"),
+            func.coalesce(per_assignment.c.uploads, 0).label("uploads"),
+            per_assignment.c.first_submitted_at,
+            func.coalesce(per_assignment.c.on_time, 0).label("on_time"),
+            func.coalesce(per_assignment.c.accepted, 0).label("accepted"),
+            per_assignment.c.accepted_at,
+            latest_submission.status.label("latest_status"),
+        )
+        .join(Partner, Partner.code == Assignment.partner_code)
+        .outerjoin(per_assignment, per_assignment.c.assignment_id == Assignment.id)
+        .outerjoin(latest, latest.c.assignment_id == Assignment.id)
+        .outerjoin(latest_submission, latest_submission.id == latest.c.latest_id)
+        .where(Assignment.campaign_id == campaign_id)
+        .order_by(Assignment.partner_code)
+    )
+    return _frame(session, query)
