@@ -10,6 +10,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from jvap import __version__
 from jvap.accounts.router import router as accounts_router
+from jvap.campaigns.router import router as campaigns_router
 from jvap.config import Settings, get_settings
 from jvap.db import SessionDep, create_db_engine, create_sessionmaker
 from jvap.errors import ERROR_CLASSES, JvapError
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     api.include_router(reference_router)
     api.include_router(accounts_router)
+    api.include_router(campaigns_router)
     api.include_router(initiatives_router)
     app.include_router(api)
 

@@ -11,6 +11,9 @@ from sqlalchemy.orm import Session
 
 from jvap import demo as demo_data
 from jvap.accounts import service as accounts_service
+from jvap.campaigns import service as campaigns_service
+from jvap.campaigns.definition import find_definition, parse_definition
+from jvap.campaigns.schemas import CampaignCreate
 from jvap.config import Settings, get_settings
 from jvap.db import create_db_engine, create_sessionmaker, upgrade_database
 from jvap.errors import JvapError
@@ -194,6 +197,213 @@ def users_revoke(email: str, token_id: int | None) -> None:
                 raise click.ClickException(f"{user.email} has no token {token_id}")
             accounts_service.revoke_token(session, actor=None, token_id=token_id)
             message = f"revoked token {token_id} of {user.email}"
+    click.echo(message)
+
+
+# --- campaigns, questionnaires and review ----------------------------------------------------
+
+
+@main.group()
+def campaign() -> None:
+    """Data-collection campaigns: create, open, close, follow progress."""
+
+
+@campaign.command("create")
+@click.argument("definition", required=False)
+@click.option("--code", help="Campaign code, e.g. 2027 (without DEFINITION).")
+@click.option("--title")
+@click.option("--opens", type=click.DateTime(["%Y-%m-%d"]), help="Opening date YYYY-MM-DD.")
+@click.option("--closes", type=click.DateTime(["%Y-%m-%d"]), help="Closing date YYYY-MM-DD.")
+@click.option("--process", "processes", multiple=True, help="Process in scope (repeatable).")
+@click.option("--questionnaire-version", default="1", show_default=True)
+def campaign_create(
+    definition: str | None,
+    code: str | None,
+    title: str | None,
+    opens: datetime | None,
+    closes: datetime | None,
+    processes: tuple[str, ...],
+    questionnaire_version: str,
+) -> None:
+    """Create a campaign in draft from DEFINITION (a TOML file, or the code of one in
+    JVAP_CAMPAIGNS_DIR, e.g. `2025`) or from the options; every partner of its processes
+    gets an assignment."""
+    if definition:
+        path = find_definition(definition, _settings().campaigns_dir)
+        if path is None:
+            raise click.ClickException(
+                f"no definition {definition!r}: give a TOML file or the code of "
+                f"{_settings().campaigns_dir}/<code>.toml"
+            )
+        try:
+            data = parse_definition(path.read_bytes(), name=path.name)
+        except JvapError as exc:
+            raise click.ClickException(_describe(exc)) from exc
+    else:
+        if not (code and title and opens and closes and processes):
+            raise click.ClickException(
+                "give a DEFINITION file, or --code, --title, --opens, --closes and --process"
+            )
+        try:
+            data = CampaignCreate(
+                code=code,
+                title=title,
+                questionnaire_version=questionnaire_version,
+                opens_on=opens.date(),
+                closes_on=closes.date(),
+                processes=list(processes),
+            )
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from exc
+    with session_scope() as session:
+        created = campaigns_service.create_campaign(session, data=data)
+        read = campaigns_service.campaign_read(session, created)
+    click.echo(
+        f"created campaign {read.code} ({read.status}, {read.opens_on} to {read.closes_on}) "
+        f"with {read.partners} partners expected"
+    )
+
+
+@campaign.command("open")
+@click.argument("code")
+def campaign_open(code: str) -> None:
+    """Open campaign CODE for uploads."""
+    with session_scope() as session:
+        campaigns_service.open_campaign(session, code=code)
+    click.echo(f"campaign {code} is open")
+
+
+@campaign.command("close")
+@click.argument("code")
+def campaign_close(code: str) -> None:
+    """Close campaign CODE: uploads are refused from now on."""
+    with session_scope() as session:
+        campaigns_service.close_campaign(session, code=code)
+    click.echo(f"campaign {code} is closed")
+
+
+@campaign.command("status")
+@click.argument("code")
+@click.option("--json", "as_json", is_flag=True, help="Print the whole progress report as JSON.")
+def campaign_status(code: str, as_json: bool) -> None:
+    """Progress of campaign CODE: per partner and per process, with the reporting rates."""
+    with session_scope() as session:
+        progress = campaigns_service.campaign_progress(session, code=code)
+    if as_json:
+        click.echo(progress.model_dump_json(indent=2))
+        return
+    totals = progress.totals
+    click.echo(
+        f"{progress.campaign} – {progress.title} ({progress.status}, closes "
+        f"{progress.closes_on}, as of {progress.as_of})"
+    )
+    header = f"{'':10}{'expected':>9}{'not st.':>9}{'errors':>8}{'submit.':>9}{'return.':>9}"
+    click.echo(header + f"{'accept.':>9}{'on time':>9}{'late':>6}{'rate':>8}")
+    for name, counts in [("all", totals), *((p.process, p) for p in progress.processes)]:
+        click.echo(
+            f"{name:10}{counts.expected:>9}{counts.not_started:>9}"
+            f"{counts.uploaded_with_errors:>8}{counts.submitted:>9}{counts.returned:>9}"
+            f"{counts.accepted:>9}{counts.on_time:>9}{counts.late:>6}"
+            f"{counts.submission_rate:>8.0%}"
+        )
+    for partner in progress.partners:
+        if partner.state != "not_started":
+            timing = "late" if partner.late else "on time" if partner.on_time else ""
+            click.echo(f"  {partner.partner:8} {partner.state:22} {timing}")
+
+
+@main.command("template")
+@click.argument("campaign_code", metavar="CAMPAIGN")
+@click.argument("partner")
+@click.option("--lang", default="en", show_default=True, type=click.Choice(["en", "fr"]))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the .xlsx (default: the template's own name).",
+)
+def template_command(campaign_code: str, partner: str, lang: str, output: Path | None) -> None:
+    """Write the CAMPAIGN questionnaire for PARTNER, pre-filled with its initiatives."""
+    with session_scope() as session:
+        filename, content = campaigns_service.build_template(
+            session, campaign_code=campaign_code, partner_code=partner, lang=lang
+        )
+    target = output or Path(filename)
+    target.write_bytes(content)
+    click.echo(f"wrote {target}")
+
+
+@main.command("submit")
+@click.argument("campaign_code", metavar="CAMPAIGN")
+@click.argument("partner")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--lang", default="en", show_default=True, type=click.Choice(["en", "fr"]))
+def submit_command(campaign_code: str, partner: str, file: Path, lang: str) -> None:
+    """Upload FILE as PARTNER's questionnaire for CAMPAIGN (the same pipeline as the API).
+
+    Exits with status 1 if the file has errors; it is stored anyway, with its issues."""
+    settings = _settings()
+    if file.stat().st_size > settings.upload_max_bytes:
+        raise click.ClickException(
+            f"{file.name} is larger than the {settings.upload_max_bytes} bytes allowed "
+            f"(JVAP_UPLOAD_MAX_BYTES)"
+        )
+    with session_scope() as session:
+        submission, created = campaigns_service.receive_submission(
+            session,
+            campaign_code=campaign_code,
+            partner_code=partner,
+            filename=file.name,
+            content=file.read_bytes(),
+            channel="cli",
+            max_uncompressed=settings.upload_max_uncompressed_bytes,
+        )
+        read = campaigns_service.submission_read(session, submission, lang=lang)
+    summary = read.summary
+    click.echo(
+        f"submission {read.id}: {read.status}"
+        + ("" if created else " (the same file was already uploaded)")
+        + f" – {summary.get('rows', 0)} rows: {summary.get('new', 0)} new, "
+        f"{summary.get('changed', 0)} changed, {summary.get('unchanged', 0)} unchanged, "
+        f"{summary.get('not_reported', 0)} not reported; {summary.get('errors', 0)} error(s), "
+        f"{summary.get('warnings', 0)} warning(s)"
+    )
+    for issue in read.issues:
+        where = f"{issue.get('sheet') or ''}!{issue.get('column') or ''}{issue.get('row') or ''}"
+        hint = f" → {issue['suggestion']}" if issue.get("suggestion") else ""
+        click.echo(f"  {issue['severity']:7} {where:18} {issue['message']}{hint}")
+    if read.status == "invalid":
+        raise click.ClickException(f"submission {read.id} has errors; nothing was staged")
+
+
+@main.command("review")
+@click.argument("submission_id", metavar="SUBMISSION", type=int)
+@click.option("--accept", "decision", flag_value="accept", help="Apply the change set.")
+@click.option("--return", "decision", flag_value="return", help="Send it back to the partner.")
+@click.option("--comment", help="Comment for the partner (required with --return).")
+@click.option("--by", "reviewer", help="E-mail of the analyst the review is recorded for.")
+def review_command(
+    submission_id: int, decision: str | None, comment: str | None, reviewer: str | None
+) -> None:
+    """Accept or return SUBMISSION; accepting applies it in one transaction."""
+    if decision is None:
+        raise click.ClickException("choose --accept or --return")
+    with session_scope() as session:
+        user = accounts_service.get_user_by_email(session, reviewer) if reviewer else None
+        if decision == "accept":
+            submission = campaigns_service.accept_submission(
+                session, submission_id=submission_id, user=user, comment=comment
+            )
+            applied = (submission.report or {}).get("applied", {})
+            message = (
+                f"submission {submission_id} accepted: {applied.get('created', 0)} created, "
+                f"{applied.get('updated', 0)} updated"
+            )
+        else:
+            campaigns_service.return_submission(
+                session, submission_id=submission_id, comment=comment or "", user=user
+            )
+            message = f"submission {submission_id} returned to the partner"
     click.echo(message)
 
 

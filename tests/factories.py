@@ -7,6 +7,9 @@ from sqlalchemy.orm import Session
 
 from jvap.accounts import service as accounts_service
 from jvap.accounts.models import User
+from jvap.campaigns import service as campaigns_service
+from jvap.campaigns.models import Campaign
+from jvap.campaigns.schemas import CampaignCreate
 from jvap.initiatives.models import (
     Initiative,
     InitiativeCountry,
@@ -79,3 +82,30 @@ def make_initiative(
     session.add(initiative)
     session.flush()
     return initiative
+
+
+def make_campaign(
+    session: Session,
+    *,
+    code: str = "T2025",
+    status: str = "open",
+    processes: tuple[str, ...] = ("RP", "KP"),
+    opens_on: date = date(2025, 3, 1),
+    closes_on: date = date(2026, 12, 31),
+    questionnaire_version: str = "1",
+) -> Campaign:
+    """A campaign with its assignments (every partner of `processes`), in `status`."""
+    campaign = campaigns_service.create_campaign(
+        session,
+        data=CampaignCreate(
+            code=code,
+            title=f"Test campaign {code}",
+            questionnaire_version=questionnaire_version,
+            opens_on=opens_on,
+            closes_on=closes_on,
+            processes=list(processes),
+        ),
+    )
+    campaign.status = status
+    session.flush()
+    return campaign

@@ -16,7 +16,10 @@ from sqlalchemy.orm import Session
 from starlette.routing import Route
 
 from jvap.accounts import service as accounts_service
-from tests.factories import auth_headers, make_user
+from jvap.campaigns import service as campaigns_service
+from jvap.campaigns.router import XLSX
+from tests.campaigns.workbooks import NEW_ROW, fill
+from tests.factories import auth_headers, make_campaign, make_user
 
 ROLES = (
     "anonymous",
@@ -79,6 +82,10 @@ def only(roles: tuple[str, ...], status: int, **overrides: int) -> dict[str, int
 
 ADMIN = ("admin",)
 USER_MANAGERS = ("admin", "focal_point", "other_focal_point")
+STAFF = ("admin", "analyst")
+WATCHERS = ("admin", "analyst", "manager")
+# Who reads and uploads questionnaires; partner users for their own partner only.
+REPORTERS = ("admin", "analyst", "focal_point", "contributor", "other_focal_point")
 
 
 MATRIX: dict[tuple[str, str], Case] = {
@@ -137,6 +144,41 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("DELETE", "/api/tokens/{token_id}"): Case(signed_in(404, admin=204)),
     # Audit log: admins only.
     ("GET", "/api/audit"): Case(only(ADMIN, 200)),
+    # Campaigns: staff run them, managers follow progress, partners answer their own.
+    ("GET", "/api/campaigns"): Case(signed_in(200)),
+    ("POST", "/api/campaigns"): Case(
+        only(STAFF, 201),
+        json=lambda w: {
+            "code": "M2099",
+            "title": "Matrix",
+            "opens": "2099-01-01",
+            "closes": "2099-06-30",
+            "processes": ["RP"],
+        },
+    ),
+    ("GET", "/api/campaigns/{code}"): Case(signed_in(200)),
+    ("POST", "/api/campaigns/{code}/open"): Case(
+        only(STAFF, 200), url=lambda w: "/api/campaigns/M2031/open"
+    ),
+    ("POST", "/api/campaigns/{code}/close"): Case(only(STAFF, 200)),
+    ("GET", "/api/campaigns/{code}/progress"): Case(only(WATCHERS, 200)),
+    ("GET", "/api/campaigns/{code}/partners/{partner}/template"): Case(
+        only(REPORTERS, 200, other_focal_point=403)
+    ),
+    # The same bytes as the pending submission: an idempotent 200.
+    ("POST", "/api/campaigns/{code}/partners/{partner}/submissions"): Case(
+        only(REPORTERS, 200, other_focal_point=403),
+        files=lambda w: {"file": ("q.xlsx", w.values["upload"], XLSX)},
+    ),
+    ("GET", "/api/campaigns/{code}/submissions"): Case(only(REPORTERS, 200)),
+    ("GET", "/api/submissions/{submission_id}"): Case(only(REPORTERS, 200, other_focal_point=404)),
+    ("GET", "/api/submissions/{submission_id}/annotated.xlsx"): Case(
+        only(REPORTERS, 200, other_focal_point=404)
+    ),
+    ("POST", "/api/submissions/{submission_id}/accept"): Case(only(STAFF, 200)),
+    ("POST", "/api/submissions/{submission_id}/return"): Case(
+        only(STAFF, 200), json=lambda w: {"comment": "Please check the budget"}
+    ),
 }
 
 
@@ -185,12 +227,33 @@ def world(session: Session) -> World:
         session, actor=admin, email="pending@test.example", name="Pending", role="manager"
     )
     session.flush()
+    campaign_params, upload = _campaign_world(session)
     return World(
         users=users,
         headers=headers,
-        params={"user_id": target.id, "token_id": token.id},
-        values={"invitation": invitation},
+        params={"user_id": target.id, "token_id": token.id, **campaign_params},
+        values={"invitation": invitation, "upload": upload},
     )
+
+
+def _campaign_world(session: Session) -> tuple[dict[str, Any], bytes]:
+    """An open campaign with a pending submission of SEN, and a draft campaign."""
+    make_campaign(session, code="M2025")
+    make_campaign(session, code="M2031", status="draft")
+    _name, template = campaigns_service.build_template(
+        session, campaign_code="M2025", partner_code="SEN"
+    )
+    upload = fill(template, new_rows=[NEW_ROW])
+    submission, _created = campaigns_service.receive_submission(
+        session,
+        campaign_code="M2025",
+        partner_code="SEN",
+        filename="q.xlsx",
+        content=upload,
+        max_uncompressed=10**8,
+    )
+    assert submission.status == "pending_review", submission.report
+    return {"code": "M2025", "partner": "SEN", "submission_id": submission.id}, upload
 
 
 def _call(client: TestClient, method: str, path: str, case: Case, world: World, role: str) -> int:

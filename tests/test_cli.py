@@ -16,6 +16,7 @@ from jvap.db import create_db_engine
 from jvap.errors import JvapError
 from jvap.initiatives.models import Initiative, InitiativePriority
 from jvap.reference.models import Priority
+from tests.campaigns.workbooks import NEW_ROW, fill
 from tests.databases import scratch_database
 
 
@@ -241,3 +242,52 @@ def test_export_initiatives_csv_and_xlsx_with_filters(
         main, ["export", "initiatives", "--format", "csv", "-o", str(csv_path), "--sort", "x"]
     )
     assert bad.exit_code != 0 and "cannot sort by" in bad.output
+
+
+def test_campaign_cycle_from_the_command_line(
+    runner: CliRunner, upgraded: str, tmp_path: Path
+) -> None:
+    definition = Path(__file__).resolve().parent.parent / "campaigns" / "2027.toml"
+    result = runner.invoke(main, ["campaign", "create", str(definition)])
+    assert result.exit_code == 0, result.output
+    assert "created campaign 2027 (draft" in result.output
+    assert runner.invoke(main, ["campaign", "create", str(definition)]).exit_code == 1
+    refused = runner.invoke(main, ["submit", "2027", "SEN", str(definition)])
+    assert refused.exit_code == 1 and "not open yet" in refused.output
+    assert runner.invoke(main, ["campaign", "open", "2027"]).exit_code == 0
+
+    template = tmp_path / "sen.xlsx"
+    result = runner.invoke(main, ["template", "2027", "SEN", "--lang", "fr", "-o", str(template)])
+    assert result.exit_code == 0, result.output
+    broken = tmp_path / "broken.xlsx"
+    broken.write_bytes(fill(template.read_bytes(), new_rows=[{**NEW_ROW, "status": "ongoin"}]))
+    result = runner.invoke(main, ["submit", "2027", "SEN", str(broken)])
+    assert result.exit_code == 1
+    assert "submission 1: invalid" in result.output
+    assert "Initiatives!F3" in result.output and "→ ongoing" in result.output
+
+    filled = tmp_path / "filled.xlsx"
+    filled.write_bytes(fill(template.read_bytes(), new_rows=[NEW_ROW]))
+    result = runner.invoke(main, ["submit", "2027", "SEN", str(filled)])
+    assert result.exit_code == 0, result.output
+    assert "submission 2: pending_review – 1 rows: 1 new" in result.output
+
+    status = runner.invoke(main, ["campaign", "status", "2027"])
+    assert status.exit_code == 0, status.output
+    assert "SEN      submitted" in status.output
+
+    assert runner.invoke(main, ["review", "2"]).exit_code == 1
+    result = runner.invoke(main, ["review", "2", "--accept"])
+    assert result.exit_code == 0, result.output
+    assert "1 created, 0 updated" in result.output
+    engine = create_db_engine(upgraded)
+    try:
+        with Session(engine) as session:
+            titles = session.scalars(select(Initiative.title)).all()
+    finally:
+        engine.dispose()
+    assert NEW_ROW["title"] in titles
+
+    assert runner.invoke(main, ["campaign", "close", "2027"]).exit_code == 0
+    result = runner.invoke(main, ["submit", "2027", "SEN", str(filled)])
+    assert result.exit_code == 1 and "closed" in result.output

@@ -3,7 +3,7 @@
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
@@ -444,20 +444,17 @@ class Vocabulary:
         return self.folded.get(fold(text)), False
 
     def suggest(self, text: str) -> str | None:
-        """The nearest code or label's code, by fuzzy match, when it is close enough."""
-        return suggest(text, self.folded, self.choices)
+        """The code whose spelling is nearest to `text` by fuzzy match, if close enough."""
+        return suggest(text, self.folded)
 
 
-def suggest(text: str, folded: Mapping[str, str], fallback: Iterable[str] = ()) -> str | None:
+def suggest(text: str, folded: Mapping[str, str]) -> str | None:
     """Nearest value of `folded` (folded spelling -> code) to `text` by fuzzy match, or None."""
     key = fold(str(text))
     if not key:
         return None
     found = process.extractOne(key, list(folded), scorer=fuzz.WRatio, score_cutoff=80)
-    if found is not None:
-        return folded[found[0]]
-    found = process.extractOne(key, list(fallback), scorer=fuzz.ratio, score_cutoff=60)
-    return found[0] if found is not None else None
+    return folded[found[0]] if found is not None else None
 
 
 def normalise_code(value: Cell, vocabulary: Vocabulary) -> Result:
@@ -504,7 +501,7 @@ def normalise_multi_code(value: Cell, vocabulary: Vocabulary) -> Result:
     for part in parts:
         code, part_notes = normalise_code(part.strip(), vocabulary)
         codes.append(code)
-        notes.extend(n for n in part_notes if n.code != "trimmed")
+        notes.extend(replace(n, original=value) for n in part_notes if n.code != "trimmed")
     return codes, notes
 
 
@@ -554,7 +551,7 @@ def normalise_countries(
             codes.append(text)
             continue
         codes.append(iso3)
-        notes.append(make_note("country_read", text, value=iso3))
+        notes.append(replace(make_note("country_read", text, value=iso3), original=value))
     return codes, notes
 
 

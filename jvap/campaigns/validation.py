@@ -632,7 +632,7 @@ def _rule_issue(
     value = raw.cells.get(rule.field)
     if rule.code in SUGGESTABLE:
         for candidate in unresolved.get(rule.field, []):
-            if repr(candidate) in rule.message_en or candidate in rule.message_en:
+            if repr(candidate) in rule.message_en or repr(candidate.upper()) in rule.message_en:
                 value = candidate
                 suggestion = suggestion or vocab.suggest(rule.field, candidate)
                 break

@@ -116,12 +116,18 @@ def fill(
     }
     for ref, changes in (edits or {}).items():
         for key, value in changes.items():
-            worksheet.cell(rows_by_ref[ref], columns[key], value)
+            _set(worksheet.cell(rows_by_ref[ref], columns[key]), value)
     for values in new_rows:
         row = worksheet.max_row + 1
         for key, value in values.items():
-            worksheet.cell(row, columns[key], value)
+            _set(worksheet.cell(row, columns[key]), value)
     return save(workbook)
+
+
+def _set(cell: Any, value: Any) -> None:
+    cell.value = value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        cell.number_format = "General"  # a number typed over a date shows as a number
 
 
 def cell_of(content: bytes, ref: str, key: str, sheet: str = DATA_SHEET) -> tuple[int, str]:
