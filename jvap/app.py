@@ -16,6 +16,7 @@ from jvap.db import SessionDep, create_db_engine, create_sessionmaker
 from jvap.errors import ERROR_CLASSES, JvapError
 from jvap.initiatives.router import router as initiatives_router
 from jvap.reference.router import router as reference_router
+from jvap.reports.router import router as reports_router
 
 ERROR_SHAPE = {
     "content": {
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(accounts_router)
     api.include_router(campaigns_router)
     api.include_router(initiatives_router)
+    api.include_router(reports_router)
     app.include_router(api)
 
     @app.get("/", include_in_schema=False)

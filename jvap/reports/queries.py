@@ -22,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased
 
-from jvap.campaigns.models import Assignment, Campaign, Submission
+from jvap.campaigns.models import Campaign
 from jvap.initiatives.models import (
     Initiative,
     InitiativeCountry,
@@ -47,8 +47,6 @@ KINDS = ("project", "policy")
 STATUSES = ("planned", "ongoing", "completed", "suspended")
 # An initiative is "active" for gap analysis while it is under way.
 ACTIVE_STATUSES = ("ongoing",)
-# Submission statuses that mean the partner's answer reached review (it passed validation).
-SUBMITTED_STATUSES = ("pending_review", "returned", "accepted", "superseded")
 
 COUNT_COLUMNS = (
     "initiatives",
@@ -715,55 +713,3 @@ def campaigns(session: Session) -> pd.DataFrame:
             Campaign.status,
         ).order_by(Campaign.closes_on, Campaign.id),
     )
-
-
-def campaign_progress(session: Session, *, campaign_id: int, closes_at: datetime) -> pd.DataFrame:
-    """One row per assignment: partner, state flags, first submission, acceptance.
-
-    `closes_at` is the end of the closing day: a first submission before it is on time.
-    """
-    latest = (
-        select(Submission.assignment_id, func.max(Submission.id).label("latest_id"))
-        .group_by(Submission.assignment_id)
-        .subquery("latest")
-    )
-    latest_submission = aliased(Submission, name="latest_submission")
-    submitted = Submission.status.in_(SUBMITTED_STATUSES)
-    per_assignment = (
-        select(
-            Submission.assignment_id,
-            func.count().label("uploads"),
-            func.min(case((submitted, Submission.uploaded_at), else_=None)).label(
-                "first_submitted_at"
-            ),
-            func.max(case((and_(submitted, Submission.uploaded_at < closes_at), 1), else_=0)).label(
-                "on_time"
-            ),
-            func.max(case((Submission.status == "accepted", 1), else_=0)).label("accepted"),
-            func.max(
-                case((Submission.status == "accepted", Submission.reviewed_at), else_=None)
-            ).label("accepted_at"),
-        )
-        .group_by(Submission.assignment_id)
-        .subquery("per_assignment")
-    )
-    query = (
-        select(
-            Assignment.partner_code.label("partner"),
-            Partner.name_en.label("partner_name_en"),
-            Partner.name_fr.label("partner_name_fr"),
-            func.coalesce(per_assignment.c.uploads, 0).label("uploads"),
-            per_assignment.c.first_submitted_at,
-            func.coalesce(per_assignment.c.on_time, 0).label("on_time"),
-            func.coalesce(per_assignment.c.accepted, 0).label("accepted"),
-            per_assignment.c.accepted_at,
-            latest_submission.status.label("latest_status"),
-        )
-        .join(Partner, Partner.code == Assignment.partner_code)
-        .outerjoin(per_assignment, per_assignment.c.assignment_id == Assignment.id)
-        .outerjoin(latest, latest.c.assignment_id == Assignment.id)
-        .outerjoin(latest_submission, latest_submission.id == latest.c.latest_id)
-        .where(Assignment.campaign_id == campaign_id)
-        .order_by(Assignment.partner_code)
-    )
-    return _frame(session, query)

@@ -12,21 +12,19 @@ import xlsxwriter
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
+from jvap.campaigns.schemas import CampaignProgress
+from jvap.initiatives import export as initiatives_export
 from jvap.initiatives.models import format_ref
 from jvap.reference.codelists import KINDS, SCOPES, STATUSES
 from jvap.reports.schemas import (
     BUDGET_ATTRIBUTION,
     PROCESS_INVOLVEMENT,
     Gaps,
-    Progress,
     Summary,
     SummaryRow,
 )
 
 Progress_ = Callable[[int], None]
-# A leading = + - @ (or tab / carriage return) makes spreadsheet programs read text as a
-# formula; a leading apostrophe keeps it text (OWASP "CSV injection").
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 EXCEL_EPOCH = date(1899, 12, 30)
 DIMENSION_ORDER = ("countries", "regions", "processes", "domains", "priorities")
 
@@ -114,23 +112,26 @@ TEXT: dict[str, dict[str, str]] = {
         "col.funders": "Funders",
         "col.publication_status": "Publication",
         "col.partner_name": "Partner name",
+        "col.processes": "Processes",
         "col.state": "State",
         "col.uploads": "Uploads",
-        "col.first_submitted_at": "First submitted (UTC)",
+        "col.submitted_at": "First submitted (UTC)",
+        "col.last_upload_at": "Last upload (UTC)",
         "col.on_time": "On time",
-        "col.accepted_at": "Accepted (UTC)",
         "progress.expected": "Expected",
-        "progress.submitted": "Submitted",
-        "progress.accepted": "Accepted",
-        "progress.returned": "Returned",
-        "progress.pending_review": "Pending review",
         "progress.not_started": "Not started",
+        "progress.uploaded_with_errors": "Uploaded with errors",
+        "progress.submitted": "Submitted, waiting for review",
+        "progress.returned": "Returned",
+        "progress.accepted": "Accepted",
         "progress.on_time": "On time",
-        "progress.rate": "Rate",
-        "progress.count": "Partners",
+        "progress.late": "Late",
+        "progress.submission_rate": "Submission rate",
+        "progress.acceptance_rate": "Acceptance rate",
+        "progress.on_time_rate": "On-time rate",
         "state.not_started": "not started",
-        "state.in_progress": "in progress",
-        "state.pending_review": "pending review",
+        "state.uploaded_with_errors": "uploaded with errors",
+        "state.submitted": "submitted",
         "state.returned": "returned",
         "state.accepted": "accepted",
         "yes": "yes",
@@ -142,7 +143,6 @@ TEXT: dict[str, dict[str, str]] = {
         "opens_on": "Opens on",
         "closes_on": "Closes on",
         "campaign_status": "Status",
-        "definitions": "Definitions",
     },
     "fr": {
         "sheet.summary": "Résumé",
@@ -238,23 +238,26 @@ TEXT: dict[str, dict[str, str]] = {
         "col.funders": "Bailleurs",
         "col.publication_status": "Publication",
         "col.partner_name": "Nom du partenaire",
+        "col.processes": "Processus",
         "col.state": "État d'avancement",
         "col.uploads": "Envois",
-        "col.first_submitted_at": "Première soumission (UTC)",
+        "col.submitted_at": "Première soumission (UTC)",
+        "col.last_upload_at": "Dernier envoi (UTC)",
         "col.on_time": "Dans les délais",
-        "col.accepted_at": "Acceptée le (UTC)",
         "progress.expected": "Attendus",
-        "progress.submitted": "Soumis",
-        "progress.accepted": "Acceptés",
-        "progress.returned": "Renvoyés",
-        "progress.pending_review": "En attente de revue",
         "progress.not_started": "Non commencés",
+        "progress.uploaded_with_errors": "Envoyés avec erreurs",
+        "progress.submitted": "Soumis, en attente de revue",
+        "progress.returned": "Renvoyés",
+        "progress.accepted": "Acceptés",
         "progress.on_time": "Dans les délais",
-        "progress.rate": "Taux",
-        "progress.count": "Partenaires",
+        "progress.late": "En retard",
+        "progress.submission_rate": "Taux de soumission",
+        "progress.acceptance_rate": "Taux d'acceptation",
+        "progress.on_time_rate": "Taux de ponctualité",
         "state.not_started": "non commencé",
-        "state.in_progress": "en cours",
-        "state.pending_review": "en attente de revue",
+        "state.uploaded_with_errors": "envoyé avec erreurs",
+        "state.submitted": "soumis",
         "state.returned": "renvoyé",
         "state.accepted": "accepté",
         "yes": "oui",
@@ -266,14 +269,13 @@ TEXT: dict[str, dict[str, str]] = {
         "opens_on": "Ouverture",
         "closes_on": "Clôture",
         "campaign_status": "Statut",
-        "definitions": "Définitions",
     },
 }
 
 
 def neutralise(value: str) -> str:
-    """Text as a spreadsheet will show it, never run: formula-like text gets an apostrophe."""
-    return "'" + value if value.startswith(FORMULA_TRIGGERS) else value
+    """Formula-like text (= + - @ …) gets a leading apostrophe: shown as typed, never run."""
+    return initiatives_export.neutralise(value)
 
 
 def _codes(labels: Sequence[Any], lang: str) -> dict[str, str]:
@@ -452,54 +454,65 @@ def _sorted_list(joined: str | None) -> str:
     return "; ".join(sorted(joined.split(";")))
 
 
-def progress_table(progress: Progress, lang: str) -> Table:
+@dataclass(frozen=True, slots=True)
+class ProgressReport:
+    """Campaign progress as the campaigns domain computes it, plus French partner names."""
+
+    progress: CampaignProgress
+    names_fr: dict[str, str]
+
+
+PROGRESS_STATES = ("not_started", "uploaded_with_errors", "submitted", "returned", "accepted")
+
+
+def progress_table(report: ProgressReport, lang: str) -> Table:
     t = TEXT[lang]
     columns = [
         Column(t["col.partner"], "text", 10),
         Column(t["col.partner_name"], "text", 36),
-        Column(t["col.state"], "text", 18),
+        Column(t["col.processes"], "text", 10),
+        Column(t["col.state"], "text", 20),
         Column(t["col.uploads"], "int", 9),
-        Column(t["col.first_submitted_at"], "datetime", 20),
+        Column(t["col.submitted_at"], "datetime", 20),
+        Column(t["col.last_upload_at"], "datetime", 20),
         Column(t["col.on_time"], "text", 10),
-        Column(t["col.accepted_at"], "datetime", 20),
     ]
+
+    def yes_no(value: bool | None) -> str:
+        return "" if value is None else t["yes"] if value else t["no"]
+
     rows = [
         [
             p.partner,
-            p.partner_name_fr if lang == "fr" else p.partner_name_en,
-            t[f"state.{p.state}"],
-            p.uploads,
-            p.first_submitted_at,
-            t["yes"] if p.on_time else t["no"],
-            p.accepted_at,
+            report.names_fr.get(p.partner, p.name) if lang == "fr" else p.name,
+            "; ".join(p.processes),
+            t.get(f"state.{p.state}", p.state),
+            p.submissions,
+            p.submitted_at,
+            p.last_upload_at,
+            yes_no(p.on_time),
         ]
-        for p in progress.partners
+        for p in report.progress.partners
     ]
     return Table(columns, rows)
 
 
-def progress_totals_table(progress: Progress, lang: str) -> Table:
+def progress_totals_tables(report: ProgressReport, lang: str) -> tuple[Table, Table]:
+    """Reporting rates: one column for all partners, one per process."""
     t = TEXT[lang]
-    totals = progress.totals
-    expected = totals.expected or 1
-    rows = [
-        [t[f"progress.{name}"], value, value / expected if totals.expected else 0.0]
-        for name, value in (
-            ("expected", totals.expected),
-            ("submitted", totals.submitted),
-            ("accepted", totals.accepted),
-            ("returned", totals.returned),
-            ("pending_review", totals.pending_review),
-            ("not_started", totals.not_started),
-            ("on_time", totals.on_time),
-        )
+    progress = report.progress
+    groups = [(t["col.total"], progress.totals)] + [(p.process, p) for p in progress.processes]
+    columns = [Column("", "text", 24)] + [Column(name, "int", 12) for name, _ in groups]
+    counts = ("expected", *PROGRESS_STATES, "on_time", "late")
+    rows: list[list[Any]] = [
+        [t[f"progress.{name}"], *(getattr(c, name) for _, c in groups)] for name in counts
     ]
-    columns = [
-        Column("", "text", 22),
-        Column(t["progress.count"], "int", 12),
-        Column(t["progress.rate"], "rate", 10),
+    rates = [
+        [t[f"progress.{name}"], *(getattr(c, name) for _, c in groups)]
+        for name in ("submission_rate", "acceptance_rate", "on_time_rate")
     ]
-    return Table(columns, rows)
+    rate_columns = [columns[0]] + [Column(c.header, "rate", 12) for c in columns[1:]]
+    return Table(columns, rows), Table(rate_columns, rates)
 
 
 # --- CSV --------------------------------------------------------------------------------
@@ -573,8 +586,9 @@ def write_initiatives_csv(
     return written
 
 
-def write_progress_csv(target: IO[bytes], progress: Progress, *, lang: str) -> int:
-    return write_table_csv(target, progress_table(progress, lang))
+def write_progress_csv(target: IO[bytes], report: ProgressReport, *, lang: str) -> int:
+    """One line per expected partner: state, uploads, first submission, on time."""
+    return write_table_csv(target, progress_table(report, lang))
 
 
 # --- xlsx -------------------------------------------------------------------------------
@@ -945,8 +959,10 @@ def write_initiatives_xlsx(
     return written
 
 
-def write_progress_xlsx(target: IO[bytes] | str, progress: Progress, *, lang: str) -> int:
+def write_progress_xlsx(target: IO[bytes], report: ProgressReport, *, lang: str) -> int:
+    """Campaign progress: rates overall and per process, then one line per partner."""
     t = TEXT[lang]
+    progress = report.progress
     book = _workbook(target)
     formats = _Formats(book)
     sheet = book.add_worksheet(t["sheet.progress"])
@@ -955,19 +971,17 @@ def write_progress_xlsx(target: IO[bytes] | str, progress: Progress, *, lang: st
     _text_row(sheet, 2, [t["opens_on"], progress.opens_on.isoformat()])
     _text_row(sheet, 3, [t["closes_on"], progress.closes_on.isoformat()])
     _text_row(sheet, 4, [t["campaign_status"], progress.status])
-    sheet.write_string(5, 0, t["generated_at"])
-    sheet.write_number(5, 1, _serial(progress.generated_at), formats.by_kind["datetime"])
-    totals = progress_totals_table(progress, lang)
-    for col, column in enumerate(totals.columns):
-        sheet.write_string(7, col, column.header, formats.header)
-    for offset, line in enumerate(totals.rows, start=8):
-        sheet.write_string(offset, 0, line[0])
-        sheet.write_number(offset, 1, line[1], formats.by_kind["int"])
-        sheet.write_number(offset, 2, line[2], formats.by_kind["rate"])
-    start = 8 + len(totals.rows) + 1
-    sheet.set_row(start, 60)
-    sheet.merge_range(start, 0, start, 6, progress.definitions, formats.wrap)
-    table = progress_table(progress, lang)
-    _write_table(sheet, formats, table, first_row=start + 2, freeze_cols=0)
+    _text_row(sheet, 5, [t["filter.as_of"], progress.as_of.isoformat()])
+    counts, rates = progress_totals_tables(report, lang)
+    row = 7
+    for col, column in enumerate(counts.columns):
+        sheet.write_string(row, col, column.header, formats.header)
+    for table in (counts, rates):
+        for line in table.rows:
+            row += 1
+            for col, (value, column) in enumerate(zip(line, table.columns, strict=True)):
+                _write_cell(sheet, row, col, value, column.kind, formats.by_kind[column.kind])
+    table = progress_table(report, lang)
+    _write_table(sheet, formats, table, first_row=row + 2, freeze_cols=0)
     book.close()
     return len(table.rows)

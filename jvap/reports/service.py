@@ -5,11 +5,12 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import IO, Any
 
-import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session
 
+from jvap.campaigns import service as campaigns_service
 from jvap.errors import InvalidInput, NotFound
+from jvap.reference import service as reference_service
 from jvap.reference.models import Country, Domain, Process, Region
 from jvap.reports import queries, render
 from jvap.reports.schemas import (
@@ -22,9 +23,6 @@ from jvap.reports.schemas import (
     Overlap,
     OverlapPartner,
     ProcessOverlap,
-    Progress,
-    ProgressRow,
-    ProgressTotals,
     Summary,
     SummaryFilters,
     SummaryRow,
@@ -416,73 +414,11 @@ def find_gaps(session: Session, *, filters: SummaryFilters, few: int = 2) -> Gap
 # --- campaign progress ------------------------------------------------------------------
 
 
-def campaign_progress(session: Session, *, campaign: str) -> Progress:
-    """Reporting rates of a campaign: expected, submitted, accepted, returned, on time."""
-    campaigns = queries.campaigns(session)
-    match = campaigns[campaigns["code"] == campaign]
-    if match.empty:
-        raise NotFound(f"no campaign with code {campaign!r}")
-    info = match.iloc[0]
-    closes_at = _start_of(info["closes_on"] + timedelta(days=1))
-    frame = queries.campaign_progress(session, campaign_id=int(info["id"]), closes_at=closes_at)
-    accepted = frame["accepted"] == 1
-    latest = frame["latest_status"]
-    frame["state"] = np.select(
-        [accepted, latest == "returned", latest == "pending_review", frame["uploads"] > 0],
-        ["accepted", "returned", "pending_review", "in_progress"],
-        default="not_started",
-    )
-    frame["submitted"] = frame["first_submitted_at"].notna()
-    expected = len(frame)
-
-    def rate(count: int) -> float:
-        return round(count / expected, 4) if expected else 0.0
-
-    submitted = int(frame["submitted"].sum())
-    accepted_count = int(accepted.sum())
-    on_time = int((frame["on_time"] == 1).sum())
-    totals = ProgressTotals(
-        expected=expected,
-        submitted=submitted,
-        accepted=accepted_count,
-        returned=int((frame["state"] == "returned").sum()),
-        pending_review=int((frame["state"] == "pending_review").sum()),
-        not_started=int((frame["state"] == "not_started").sum()),
-        on_time=on_time,
-        submitted_rate=rate(submitted),
-        accepted_rate=rate(accepted_count),
-        on_time_rate=rate(on_time),
-    )
-    partners = [
-        ProgressRow(
-            partner=r["partner"],
-            partner_name_en=r["partner_name_en"],
-            partner_name_fr=r["partner_name_fr"],
-            state=r["state"],
-            uploads=int(r["uploads"]),
-            first_submitted_at=_moment(r["first_submitted_at"]),
-            on_time=bool(r["on_time"]),
-            accepted_at=_moment(r["accepted_at"]),
-        )
-        for r in frame.to_dict("records")
-    ]
-    return Progress(
-        campaign=str(info["code"]),
-        title=str(info["title"]),
-        opens_on=info["opens_on"],
-        closes_on=info["closes_on"],
-        status=str(info["status"]),
-        generated_at=datetime.now(UTC),
-        totals=totals,
-        partners=partners,
-    )
-
-
-def _moment(value: Any) -> datetime | None:
-    if value is None or pd.isna(value):
-        return None
-    moment = pd.Timestamp(value).to_pydatetime()
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+def campaign_progress(session: Session, *, campaign: str) -> render.ProgressReport:
+    """The campaigns domain's progress figures, with partner names in both languages."""
+    progress = campaigns_service.campaign_progress(session, code=campaign)
+    names_fr = {p.code: p.name_fr for p in reference_service.list_partners(session)}
+    return render.ProgressReport(progress=progress, names_fr=names_fr)
 
 
 # --- report files -----------------------------------------------------------------------
@@ -557,7 +493,7 @@ def write_initiatives_report(
 def write_progress_report(
     session: Session, *, target: IO[bytes], fmt: str, lang: str, campaign: str
 ) -> int:
-    progress = campaign_progress(session, campaign=campaign)
+    report = campaign_progress(session, campaign=campaign)
     if fmt == "csv":
-        return render.write_progress_csv(target, progress, lang=lang)
-    return render.write_progress_xlsx(target, progress, lang=lang)
+        return render.write_progress_csv(target, report, lang=lang)
+    return render.write_progress_xlsx(target, report, lang=lang)
