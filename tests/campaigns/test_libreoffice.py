@@ -1,0 +1,110 @@
+"""Templates re-saved by LibreOffice (xlsx, ods, xls) still parse and apply exactly."""
+
+import shutil
+import subprocess
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy.orm import Session
+
+from jvap.campaigns import service
+from jvap.initiatives import service as initiatives_service
+from jvap.initiatives.rules import diff_records
+from tests.campaigns.workbooks import NEW_ROW, fill, record
+from tests.factories import make_campaign
+
+SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        SOFFICE is None,
+        reason="LibreOffice (soffice) is not installed; .ci/run installs libreoffice-calc",
+    ),
+]
+
+
+def resave(content: bytes, tmp_path: Path, fmt: str) -> bytes:
+    """`content` opened and saved again by LibreOffice as `fmt`."""
+    source = tmp_path / "questionnaire.xlsx"
+    source.write_bytes(content)
+    out = tmp_path / fmt
+    # A profile of its own, so that parallel runs and a desktop LibreOffice do not collide.
+    profile = (tmp_path / "profile").as_uri()
+    subprocess.run(
+        [
+            str(SOFFICE),
+            f"-env:UserInstallation={profile}",
+            "--headless",
+            "--convert-to",
+            fmt,
+            "--outdir",
+            str(out),
+            str(source),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
+    return (out / f"questionnaire.{fmt}").read_bytes()
+
+
+@pytest.fixture
+def filled(session: Session) -> tuple[bytes, list[int], dict[int, Any]]:
+    make_campaign(session, code="LO25")
+    ids = initiatives_service.create_initiatives(
+        session, [("SEN", record()), ("SEN", record(title="Second"))], user_id=None, publish=True
+    )
+    before = initiatives_service.load_records(session, partner_code="SEN")
+    _name, template = service.build_template(
+        session, campaign_code="LO25", partner_code="SEN", lang="fr"
+    )
+    content = fill(
+        template,
+        edits={before[ids[0]].ref: {"status": "Achevé", "end_date": date(2023, 6, 30)}},
+        new_rows=[NEW_ROW],
+    )
+    return content, ids, before
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "ods", "xls"])
+def test_a_template_resaved_by_libreoffice_round_trips(
+    session: Session, tmp_path: Path, filled: tuple[bytes, list[int], dict[int, Any]], fmt: str
+) -> None:
+    content, ids, before = filled
+    resaved = resave(content, tmp_path, fmt)
+    submission, _created = service.receive_submission(
+        session,
+        campaign_code="LO25",
+        partner_code="SEN",
+        filename=f"questionnaire.{fmt}",
+        content=resaved,
+        max_uncompressed=10**8,
+    )
+    assert submission.report["format"] == fmt
+    assert submission.report["metadata"]["partner"] == "SEN"
+    assert submission.status == "pending_review", submission.report["issues"]
+    assert submission.report["summary"] | {"warnings": 0} == {
+        "rows": 3,
+        "new": 1,
+        "changed": 1,
+        "unchanged": 1,
+        "conflicting": 0,
+        "not_reported": 0,
+        "errors": 0,
+        "warnings": 0,
+    }
+    service.accept_submission(session, submission_id=submission.id)
+    after = initiatives_service.load_records(session, partner_code="SEN")
+    assert diff_records(before[ids[0]].record, after[ids[0]].record) == {
+        "status": ("ongoing", "completed"),
+        "end_date": (date(2022, 12, 31), date(2023, 6, 30)),
+    }
+    assert after[ids[1]] == before[ids[1]]
+    [new_id] = set(after) - set(before)
+    assert after[new_id].record.title == NEW_ROW["title"]
+    assert after[new_id].record.budget == 250000
+
+    annotated = service.annotated_workbook(session, submission=submission)[1]
+    assert annotated.startswith(b"PK")
