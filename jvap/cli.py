@@ -21,6 +21,8 @@ from jvap.initiatives import export as initiatives_export
 from jvap.initiatives import service as initiatives_service
 from jvap.initiatives.schemas import InitiativeFilters
 from jvap.reference import service as reference_service
+from jvap.reports import service as reports_service
+from jvap.reports.schemas import SummaryFilters
 
 
 def _settings() -> Settings:
@@ -476,3 +478,162 @@ def export_initiatives(
         rows = initiatives_service.export_rows(session, filters=chosen, sort=sort)
         count = write(output, initiatives_service.EXPORT_COLUMNS, rows)
     click.echo(f"{count} initiative(s) written to {output}")
+
+
+# --- reports ---------------------------------------------------------------------------------
+
+
+def _report_options(command: Any) -> Any:
+    for option in reversed(
+        [
+            click.option(
+                "--format",
+                "file_format",
+                type=click.Choice(["xlsx", "csv"]),
+                default="xlsx",
+                show_default=True,
+                help="xlsx workbook, or csv (UTF-8 with BOM, opens in Excel).",
+            ),
+            click.option(
+                "--lang", default="en", show_default=True, type=click.Choice(["en", "fr"])
+            ),
+            click.option(
+                "-o",
+                "--output",
+                type=click.Path(dir_okay=False, path_type=Path),
+                help="File to write (default: a dated file in JVAP_EXPORTS_DIR).",
+            ),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
+def _filter_options(command: Any) -> Any:
+    for option in reversed(
+        [
+            click.option("--campaign", help="Campaign code: change since the previous one."),
+            click.option(
+                "--as-of", type=click.DateTime(["%Y-%m-%d"]), help="Initiatives recorded by then."
+            ),
+            click.option("--process", help="Only initiatives involving it (RP, KP)."),
+            click.option("--region", help="Only initiatives implemented in the region."),
+            click.option("--domain", help="Only initiatives covering the domain (D1-D5)."),
+            click.option("--include-pending", is_flag=True, help="Count pending initiatives too."),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
+def _summary_filters(options: dict[str, Any]) -> SummaryFilters:
+    as_of = options.pop("as_of")
+    return SummaryFilters(as_of=as_of.date() if as_of else None, **options)
+
+
+def _report_path(output: Path | None, report: str, fmt: str, lang: str, suffix: str = "") -> Path:
+    if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        return output
+    folder = _settings().exports_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / reports_service.report_filename(report, fmt, lang=lang, suffix=suffix or None)
+
+
+def _write_report(path: Path, write: Any) -> int:
+    """Write to a sibling temporary file, renamed into place only once complete."""
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        with partial.open("wb") as handle:
+            count = write(handle)
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return count
+
+
+def _progress_file() -> Any:
+    # The bar goes to stderr so that stdout keeps only the result line.
+    return click.get_text_stream("stderr")
+
+
+@main.group("report")
+def report_group() -> None:
+    """Progress summaries, initiative lists and campaign progress as Excel or CSV files."""
+
+
+@report_group.command("summary")
+@_report_options
+@_filter_options
+@click.option(
+    "--dimension",
+    type=click.Choice(["countries", "regions", "processes", "domains", "priorities"]),
+    default="countries",
+    show_default=True,
+    help="CSV only: the breakdown to write (the xlsx workbook has them all).",
+)
+def report_summary(
+    file_format: str, lang: str, output: Path | None, dimension: str, **options: Any
+) -> None:
+    """The programme managers' summary: xlsx with a summary sheet, one sheet per breakdown,
+    gaps, overlaps and the initiatives list; or one breakdown as CSV."""
+    filters = _summary_filters(options)
+    suffix = dimension if file_format == "csv" else ""
+    path = _report_path(output, "summary", file_format, lang, suffix)
+    with session_scope() as session:
+        total = reports_service.count_report_rows(session, filters=filters)
+        with click.progressbar(length=total, label="initiatives", file=_progress_file()) as bar:
+            _write_report(
+                path,
+                lambda target: reports_service.write_summary_report(
+                    session,
+                    target=target,
+                    fmt=file_format,
+                    lang=lang,
+                    filters=filters,
+                    dimension=dimension,
+                    progress=bar.update,
+                ),
+            )
+    click.echo(f"summary written to {path}")
+
+
+@report_group.command("initiatives")
+@_report_options
+@_filter_options
+def report_initiatives(file_format: str, lang: str, output: Path | None, **options: Any) -> None:
+    """The initiatives the filters select, one per line, as xlsx or CSV."""
+    filters = _summary_filters(options)
+    path = _report_path(output, "initiatives", file_format, lang)
+    with session_scope() as session:
+        total = reports_service.count_report_rows(session, filters=filters)
+        with click.progressbar(length=total, label="initiatives", file=_progress_file()) as bar:
+            count = _write_report(
+                path,
+                lambda target: reports_service.write_initiatives_report(
+                    session,
+                    target=target,
+                    fmt=file_format,
+                    lang=lang,
+                    filters=filters,
+                    progress=bar.update,
+                ),
+            )
+    click.echo(f"{count} initiative(s) written to {path}")
+
+
+@report_group.command("progress")
+@click.argument("campaign_code", metavar="CAMPAIGN")
+@_report_options
+def report_progress(campaign_code: str, file_format: str, lang: str, output: Path | None) -> None:
+    """Reporting rates of CAMPAIGN: expected, submitted, accepted, returned, not started,
+    on time; overall, per process and per partner."""
+    path = _report_path(output, "progress", file_format, lang, campaign_code)
+    with session_scope() as session:
+        count = _write_report(
+            path,
+            lambda target: reports_service.write_progress_report(
+                session, target=target, fmt=file_format, lang=lang, campaign=campaign_code
+            ),
+        )
+    click.echo(f"progress of {count} partner(s) written to {path}")
