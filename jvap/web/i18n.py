@@ -18,7 +18,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "skip_to_content": ("Skip to main content", "Aller au contenu principal"),
     "main_navigation": ("Main navigation", "Navigation principale"),
-    "language": ("Language", "Langue"),
     "switch_language": ("Français", "English"),
     "signed_in_as": ("Signed in as {name}", "Connecté·e : {name}"),
     "sign_out": ("Sign out", "Se déconnecter"),
@@ -45,8 +44,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The email address or password is not correct.",
         "L'adresse électronique ou le mot de passe est incorrect.",
     ),
+    "sign_in_locked": (
+        "Too many failed attempts: try again in 15 minutes.",
+        "Trop de tentatives échouées : réessayez dans 15 minutes.",
+    ),
     # errors
     "error_title": ("Something went wrong", "Une erreur s'est produite"),
+    "error_400": (
+        "The form is incomplete or not valid.",
+        "Le formulaire est incomplet ou non valide.",
+    ),
     "error_401": ("Please sign in to continue.", "Veuillez vous connecter pour continuer."),
     "error_403": (
         "You do not have access to this page.",
@@ -98,7 +105,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Completed questionnaire (.xlsx, .xls or .ods)",
         "Questionnaire rempli (.xlsx, .xls ou .ods)",
     ),
-    "upload_button": ("Upload and check", "Déposer et vérifier"),
+    "upload_button": ("Upload and submit", "Déposer et soumettre"),
+    "upload_help": (
+        "The file is checked at once. Without errors it is submitted to the follow-up team "
+        "for review; with errors it is kept but not submitted: correct it and upload it again.",
+        "Le fichier est vérifié aussitôt. Sans erreur, il est soumis à l'équipe de suivi pour "
+        "vérification ; avec des erreurs, il est conservé mais non soumis : corrigez-le et "
+        "déposez-le à nouveau.",
+    ),
     "uploading": ("Uploading…", "Envoi en cours…"),
     "upload_done": ("Uploaded; checking the file…", "Fichier envoyé ; vérification…"),
     "upload_failed": ("The upload failed.", "Le dépôt a échoué."),
@@ -109,7 +123,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "history": ("My submissions", "Mes soumissions"),
     "no_submissions": ("Nothing uploaded yet.", "Aucun dépôt pour le moment."),
     "uploaded_at": ("Uploaded", "Déposé le"),
-    "uploaded_by": ("By", "Par"),
     "file": ("File", "Fichier"),
     "reviewer_comment": ("Reviewer's comment", "Commentaire de l'évaluateur·rice"),
     "view": ("View", "Voir"),
@@ -125,8 +138,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Replaced by a newer upload",
         "Remplacée par un dépôt plus récent",
     ),
-    "submission_status_draft": ("Checked, not yet submitted", "Vérifiée, pas encore soumise"),
-    "submission_status_submitted": ("Submitted", "Soumise"),
     "issues": ("Problems found", "Problèmes détectés"),
     "no_issues": ("No problem found.", "Aucun problème détecté."),
     "issues_summary": (
@@ -145,7 +156,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "severity": ("Severity", "Gravité"),
     "severity_error": ("Error", "Erreur"),
     "severity_warning": ("Warning", "Avertissement"),
-    "severity_info": ("Note", "Remarque"),
     "suggestion": ("Suggestion", "Suggestion"),
     "whole_file": ("Whole file", "Fichier entier"),
     "annotated_workbook": (
@@ -164,13 +174,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "nothing": ("None.", "Aucune."),
     "old_value": ("Before", "Avant"),
     "new_value": ("After", "Après"),
-    "submit": ("Submit for review", "Soumettre pour vérification"),
-    "submit_help": (
-        "When you submit, the follow-up team reviews your answers. Nothing changes in the "
-        "database until they accept them.",
-        "Après votre soumission, l'équipe de suivi vérifie vos réponses. Rien ne change dans la "
-        "base de données avant leur acceptation.",
-    ),
     "submitted_notice": (
         "Submitted. The follow-up team will review it.",
         "Soumise. L'équipe de suivi va la vérifier.",
@@ -194,10 +197,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "process": ("Process", "Processus"),
     "all_processes": ("All processes", "Tous les processus"),
     "state_not_started": ("Not started", "Non commencé"),
-    "state_in_progress": ("Uploaded, not submitted", "Déposé, non soumis"),
-    "state_invalid": ("Has errors", "Contient des erreurs"),
-    "state_submitted": ("Submitted", "Soumis"),
-    "state_pending_review": ("Waiting for review", "En attente de vérification"),
+    "state_uploaded_with_errors": ("Uploaded with errors", "Déposé avec des erreurs"),
+    "state_submitted": ("Waiting for review", "En attente de vérification"),
     "state_returned": ("Returned", "Renvoyé"),
     "state_accepted": ("Accepted", "Accepté"),
     "late": ("Late", "En retard"),
@@ -217,7 +218,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "domain": ("Domain", "Domaine"),
     "all": ("All", "Tous"),
     "kind": ("Type", "Type"),
-    "country": ("Country", "Pays"),
     "results": ("{count} initiative(s)", "{count} initiative(s)"),
     "no_results": ("No initiative matches.", "Aucune initiative ne correspond."),
     "ref": ("Reference", "Référence"),
@@ -225,18 +225,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "previous_page": ("Previous", "Précédent"),
     "next_page": ("Next", "Suivant"),
     "page_of": ("Page {page} of {pages}", "Page {page} sur {pages}"),
-    "initiative_detail": ("Initiative {ref}", "Initiative {ref}"),
-    "description": ("Description", "Description"),
-    "start_date": ("Start / adoption date", "Date de début / d'adoption"),
-    "end_date": ("End date", "Date de fin"),
     "scope": ("Scope", "Portée"),
-    "countries": ("Countries", "Pays"),
     "domains": ("Domains", "Domaines"),
-    "priorities": ("Priorities", "Priorités"),
-    "budget": ("Budget", "Budget"),
     "budget_eur": ("Budget (EUR)", "Budget (EUR)"),
-    "funders": ("Funders", "Bailleurs"),
-    "implementers": ("Implementers", "Partenaires de mise en œuvre"),
     "target_groups": ("Target groups", "Groupes cibles"),
     "publication": ("Publication", "Publication"),
     "publication_published": ("Published", "Publiée"),
@@ -272,8 +263,17 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Download the data as Excel or CSV files.",
         "Téléchargez les données au format Excel ou CSV.",
     ),
+    "report_summary_xlsx": (
+        "Progress summary with every breakdown (Excel)",
+        "Synthèse de l'avancement, toutes ventilations (Excel)",
+    ),
+    "report_initiatives_xlsx": ("All initiatives (Excel)", "Toutes les initiatives (Excel)"),
+    "report_initiatives_csv": ("All initiatives (CSV)", "Toutes les initiatives (CSV)"),
+    "report_progress_xlsx": (
+        "Campaign {campaign}: progress by partner (Excel)",
+        "Campagne {campaign} : avancement par partenaire (Excel)",
+    ),
     "count": ("Count", "Nombre"),
-    "unknown": ("Unknown", "Inconnue"),
 }
 
 
