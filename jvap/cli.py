@@ -1,5 +1,6 @@
 """The `jvap` command line: thin wrappers over the services."""
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -554,7 +555,7 @@ def _write_report(path: Path, write: Any) -> int:
 
 def _progress_file() -> Any:
     # The bar goes to stderr so that stdout keeps only the result line.
-    return click.get_text_stream("stderr")
+    return sys.stderr
 
 
 @main.group("report")

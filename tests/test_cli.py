@@ -291,3 +291,55 @@ def test_campaign_cycle_from_the_command_line(
     assert runner.invoke(main, ["campaign", "close", "2027"]).exit_code == 0
     result = runner.invoke(main, ["submit", "2027", "SEN", str(filled)])
     assert result.exit_code == 1 and "closed" in result.output
+
+
+def test_report_commands(
+    runner: CliRunner, upgraded: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("JVAP_EXPORTS_DIR", str(tmp_path / "exports"))
+    get_settings.cache_clear()
+    assert runner.invoke(main, ["demo", "--initiatives", "150"]).exit_code == 0
+    engine = create_db_engine(upgraded)
+    try:
+        with Session(engine) as session:
+            published = session.scalars(
+                select(Initiative.id).where(Initiative.publication_status == "published")
+            ).all()
+    finally:
+        engine.dispose()
+
+    result = runner.invoke(main, ["report", "summary", "--campaign", "2025"])
+    assert result.exit_code == 0, result.output
+    [workbook] = (tmp_path / "exports").glob("jvap-summary-*.xlsx")
+    assert str(workbook) in result.output
+    book = load_workbook(workbook, read_only=True)
+    assert book.sheetnames[:2] == ["Summary", "Countries"]
+    assert book["Initiatives"].max_row == len(published) + 1
+
+    csv_path = tmp_path / "domains.csv"
+    result = runner.invoke(
+        main,
+        [
+            *("report", "summary", "--format", "csv", "--dimension", "domains"),
+            *("--lang", "fr", "-o", str(csv_path)),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    lines = csv_path.read_bytes().decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("Code,Nom,Initiatives") and len(lines) == 1 + 5 + 1
+
+    result = runner.invoke(
+        main, ["report", "initiatives", "--format", "csv", "--include-pending", "-o", str(csv_path)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "150 initiative(s) written" in result.output
+
+    result = runner.invoke(main, ["report", "progress", "2020", "-o", str(tmp_path / "p.xlsx")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "p.xlsx").exists()
+
+    unknown = runner.invoke(main, ["report", "progress", "1999"])
+    assert unknown.exit_code == 1 and "no campaign" in unknown.output
+    bad = runner.invoke(main, ["report", "summary", "--process", "XX"])
+    assert bad.exit_code == 1 and "unknown process 'XX'" in bad.output
+    get_settings.cache_clear()

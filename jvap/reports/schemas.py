@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 Dimension = Literal["countries", "regions", "processes", "domains", "priorities"]
 ReportFormat = Literal["xlsx", "csv"]
@@ -29,8 +29,6 @@ PROCESS_INVOLVEMENT = (
 
 class SummaryFilters(BaseModel):
     """Which initiatives a summary or report covers."""
-
-    model_config = ConfigDict(extra="forbid")
 
     campaign: str | None = Field(
         default=None,
