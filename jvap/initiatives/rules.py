@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from jvap.initiatives import money
-from jvap.reference.codelists import codes
+from jvap.reference.codelists import CODELISTS, codes
 from jvap.reference.countries import resolve_country
 from jvap.reference.snapshot import ReferenceSnapshot
 
@@ -440,12 +440,15 @@ def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+_CODE_SETS: dict[str, frozenset[str]] = {key: frozenset(codes(key)) for key in CODELISTS}
+
+
 def _allowed(field_key: str) -> str:
     return ", ".join(codes(field_key))
 
 
 def _check_code(field_key: str, value: str | None, issues: list[RuleIssue]) -> None:
-    if not _blank(value) and value not in codes(field_key):
+    if value is not None and value not in _CODE_SETS[field_key] and not _blank(value):
         issues.append(
             make_issue(field_key, "unknown_code", value=value, allowed=_allowed(field_key))
         )

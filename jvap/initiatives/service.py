@@ -1,12 +1,26 @@
 """Use cases for initiatives: bulk create and update with revisions, reading records back."""
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, delete, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    bindparam,
+    cast,
+    delete,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from jvap.accounts import access
@@ -88,6 +102,9 @@ class StoredRecord:
     revision: int
     publication_status: str
     record: InitiativeRecord
+    # Stored columns beyond the record: source, EUR amount, rate and date, timestamps.
+    details: dict[str, Any] = field(default_factory=dict)
+    funder_partner_codes: list[str | None] = field(default_factory=list)
 
 
 def _chunks(values: Sequence[int]) -> Iterator[Sequence[int]]:
@@ -181,11 +198,13 @@ def _changes_json(changes: dict[str, tuple[Any, Any]]) -> dict[str, list[Any]]:
 
 def _initial_changes(record: InitiativeRecord) -> dict[str, list[Any]]:
     # The first revision lists every field that is set, as a change from nothing.
-    return {
-        key: [None, json_value(value)]
-        for key in RECORD_FIELDS
-        if (value := getattr(record, key)) is not None and value != []
-    }
+    changes = {}
+    for key in RECORD_FIELDS:
+        value = getattr(record, key)
+        if value is None or (type(value) is list and not value):
+            continue
+        changes[key] = [None, json_value(value)]
+    return changes
 
 
 def validate_records(
@@ -330,7 +349,7 @@ def update_initiatives(
         number = current.revision + 1
         row_updates.append(
             {
-                "id": initiative_id,
+                "_id": initiative_id,
                 **{key: getattr(record, key) for key in SCALAR_FIELDS},
                 **eur.columns(record),
                 "revision": number,
@@ -351,12 +370,21 @@ def update_initiatives(
             }
         )
     if row_updates:
-        session.execute(update(Initiative), row_updates)
+        table = Initiative.__table__
+        # Core executemany: the ORM's bulk update costs more than the database's work.
+        session.connection().execute(
+            update(table)
+            .where(table.c.id == bindparam("_id"))
+            .values({key: bindparam(key) for key in row_updates[0] if key != "_id"}),
+            row_updates,
+        )
     for field_key, pairs in relinks.items():
         model, _column = LINKS[field_key]
         changed_ids = [initiative_id for initiative_id, _record in pairs]
         for chunk in _chunks(changed_ids):
-            session.execute(delete(model).where(model.initiative_id.in_(chunk)))
+            session.connection().execute(
+                delete(model.__table__).where(model.__table__.c.initiative_id.in_(chunk))
+            )
         _insert_links(session, pairs, [field_key], snapshot)
     if revisions:
         bulk.insert_rows(session, InitiativeRevision.__table__, revisions)
@@ -391,6 +419,53 @@ def _expire_loaded(session: Session, ids: set[int]) -> None:
             session.expire(obj)
 
 
+DETAIL_COLUMNS = (
+    "source",
+    "budget_eur",
+    "eur_rate",
+    "eur_rate_date",
+    "created_at",
+    "updated_at",
+)
+_ROW_COLUMNS = (
+    Initiative.id,
+    Initiative.partner_code,
+    Initiative.revision,
+    Initiative.publication_status,
+    *(getattr(Initiative, key) for key in SCALAR_FIELDS),
+    *(getattr(Initiative, key) for key in DETAIL_COLUMNS),
+)
+_LINK_FIELDS = tuple(LINKS)
+
+
+def _links_query() -> Select[Any]:
+    """All multi-valued fields of the initiatives in :ids, in one UNION ALL round trip."""
+    ids = bindparam("ids", expanding=True)
+    parts = []
+    for number, (field_key, (model, column)) in enumerate(LINKS.items()):
+        table = model.__table__
+        position = table.c.position if field_key in POSITIONED else literal(0)
+        partner = table.c.partner_code if field_key == "funders" else null()
+        parts.append(
+            select(
+                table.c.initiative_id,
+                literal(number).label("field"),
+                cast(table.c[column], String).label("value"),
+                position.label("position"),
+                cast(partner, String).label("partner_code"),
+            ).where(table.c.initiative_id.in_(ids))
+        )
+    combined = union_all(*parts).subquery()
+    return select(combined).order_by(
+        combined.c.initiative_id, combined.c.field, combined.c.position, combined.c.value
+    )
+
+
+# Built once: the statements are reused with new ids, so they are compiled once too.
+_LINKS_QUERY = _links_query()
+_ROWS_BY_ID = select(*_ROW_COLUMNS).where(Initiative.id.in_(bindparam("ids", expanding=True)))
+
+
 def load_records(
     session: Session,
     *,
@@ -398,29 +473,28 @@ def load_records(
     partner_code: str | None = None,
     lock: bool = False,
 ) -> dict[int, StoredRecord]:
-    """Initiatives by id or of one partner, read set-based (one query per link table).
+    """Initiatives by id or of one partner, read set-based (two queries per 2,000).
 
     `lock` takes row locks on PostgreSQL (FOR UPDATE) so that a concurrent update waits.
     """
-    query = select(
-        Initiative.id,
-        Initiative.partner_code,
-        Initiative.revision,
-        Initiative.publication_status,
-        *(getattr(Initiative, key) for key in SCALAR_FIELDS),
-    ).order_by(Initiative.id)
-    if lock:
-        query = query.with_for_update()
-    if partner_code is not None:
-        query = query.where(Initiative.partner_code == partner_code)
-    rows = []
+    # Core execution: plain rows, without the ORM's per-row loading work (after a flush,
+    # so that pending ORM changes are seen as autoflush would).
+    session.flush()
+    connection = session.connection()
+    rows: list[Any] = []
     if ids is None:
-        rows = list(session.execute(query))
+        query = select(*_ROW_COLUMNS).order_by(Initiative.id)
+        if partner_code is not None:
+            query = query.where(Initiative.partner_code == partner_code)
+        rows = list(connection.execute(query.with_for_update() if lock else query))
     else:
+        query = _ROWS_BY_ID.with_for_update() if lock else _ROWS_BY_ID
+        if partner_code is not None:
+            query = query.where(Initiative.partner_code == partner_code)
         for chunk in _chunks(list(ids)):
-            rows.extend(session.execute(query.where(Initiative.id.in_(chunk))))
+            rows.extend(connection.execute(query, {"ids": list(chunk)}))
     result: dict[int, StoredRecord] = {}
-    for row in rows:
+    for row in sorted(rows, key=lambda r: r.id):
         values = row._mapping
         result[row.id] = StoredRecord(
             id=row.id,
@@ -429,19 +503,17 @@ def load_records(
             revision=row.revision,
             publication_status=row.publication_status,
             record=InitiativeRecord(**{key: values[key] for key in SCALAR_FIELDS}),
+            details={key: values[key] for key in DETAIL_COLUMNS},
         )
-    found = list(result)
-    for field_key, (model, column) in LINKS.items():
-        value_column = getattr(model, column)
-        order = (model.position,) if field_key in POSITIONED else (value_column,)
-        for chunk in _chunks(found):
-            link_rows = session.execute(
-                select(model.initiative_id, value_column)
-                .where(model.initiative_id.in_(chunk))
-                .order_by(model.initiative_id, *order)
-            )
-            for initiative_id, value in link_rows:
-                getattr(result[initiative_id].record, field_key).append(value)
+    for chunk in _chunks(list(result)):
+        for initiative_id, number, value, _position, partner in connection.execute(
+            _LINKS_QUERY, {"ids": list(chunk)}
+        ):
+            stored = result[initiative_id]
+            field_key = _LINK_FIELDS[number]
+            getattr(stored.record, field_key).append(value)
+            if field_key == "funders":
+                stored.funder_partner_codes.append(partner)
     return result
 
 
@@ -479,7 +551,7 @@ def get_initiative(session: Session, *, ref: str, visibility: Visibility) -> Ini
     return initiative
 
 
-def _filter_conditions(filters: InitiativeFilters) -> list[ColumnElement[bool]]:
+def _filter_conditions(session: Session, filters: InitiativeFilters) -> list[ColumnElement[bool]]:
     where: list[ColumnElement[bool]] = []
 
     def linked(model: Any, column: Any, values: Any) -> None:
@@ -533,17 +605,17 @@ def _filter_conditions(filters: InitiativeFilters) -> list[ColumnElement[bool]]:
             )
         )
     if filters.funder:
-        codes = [f.strip().upper() for f in filters.funder]
-        names = [
-            InitiativeFunder.name.icontains(f.strip(), autoescape=True) for f in filters.funder
+        wanted = {f.strip().upper(): f.strip() for f in filters.funder if f.strip()}
+        codes = set(session.scalars(select(Partner.code).where(Partner.code.in_(wanted))))
+        # A partner code matches the funders linked to that partner (an index lookup);
+        # anything else is looked for inside the funder names as written.
+        matches = [InitiativeFunder.partner_code.in_(codes)] if codes else []
+        matches += [
+            InitiativeFunder.name.icontains(text, autoescape=True)
+            for code, text in wanted.items()
+            if code not in codes
         ]
-        where.append(
-            Initiative.id.in_(
-                select(InitiativeFunder.initiative_id).where(
-                    or_(InitiativeFunder.partner_code.in_(codes), *names)
-                )
-            )
-        )
+        where.append(Initiative.id.in_(select(InitiativeFunder.initiative_id).where(or_(*matches))))
     if filters.active_from is not None:
         where.append(or_(Initiative.end_date.is_(None), Initiative.end_date >= filters.active_from))
     if filters.active_to is not None:
@@ -606,10 +678,10 @@ def _order_by(sort: str) -> list[Any]:
 
 
 def filtered_ids(
-    filters: InitiativeFilters, visibility: Visibility, *, sort: str = "ref"
+    session: Session, filters: InitiativeFilters, visibility: Visibility, *, sort: str = "ref"
 ) -> Select[Any]:
     """SELECT of the ids matching `filters` that `visibility` allows, in `sort` order."""
-    where = _filter_conditions(filters) + _visibility_conditions(visibility)
+    where = _filter_conditions(session, filters) + _visibility_conditions(visibility)
     return select(Initiative.id).where(*where).order_by(*_order_by(sort))
 
 
@@ -623,7 +695,7 @@ def list_initiatives(
     size: int = 50,
 ) -> tuple[int, list[InitiativeRead]]:
     """(total matching, the initiatives of page `page` of `size`)."""
-    where = _filter_conditions(filters) + _visibility_conditions(visibility)
+    where = _filter_conditions(session, filters) + _visibility_conditions(visibility)
     total = session.scalar(select(func.count()).select_from(Initiative).where(*where)) or 0
     ids = list(
         session.scalars(
@@ -642,48 +714,21 @@ def read_initiatives(session: Session, *, ids: Sequence[int]) -> list[Initiative
     if not ids:
         return []
     stored = load_records(session, ids=ids)
-    extra: dict[int, Any] = {}
-    for chunk in _chunks(list(ids)):
-        for row in session.execute(
-            select(
-                Initiative.id,
-                Initiative.source,
-                Initiative.budget_eur,
-                Initiative.eur_rate,
-                Initiative.eur_rate_date,
-                Initiative.created_at,
-                Initiative.updated_at,
-            ).where(Initiative.id.in_(chunk))
-        ):
-            extra[row.id] = row
-    funder_codes: dict[int, list[str | None]] = {}
-    for chunk in _chunks(list(ids)):
-        for initiative_id, code in session.execute(
-            select(InitiativeFunder.initiative_id, InitiativeFunder.partner_code)
-            .where(InitiativeFunder.initiative_id.in_(chunk))
-            .order_by(InitiativeFunder.initiative_id, InitiativeFunder.position)
-        ):
-            funder_codes.setdefault(initiative_id, []).append(code)
     result = []
     for initiative_id in ids:
         item = stored.get(initiative_id)
         if item is None:
             continue
-        row = extra[initiative_id]
+        values = {key: getattr(item.record, key) for key in RECORD_FIELDS}
         result.append(
             InitiativeRead(
-                **asdict(item.record),
+                **values,
+                **item.details,
                 ref=item.ref,
                 partner_code=item.partner_code,
                 revision=item.revision,
                 publication_status=item.publication_status,
-                source=row.source,
-                budget_eur=row.budget_eur,
-                eur_rate=row.eur_rate,
-                eur_rate_date=row.eur_rate_date,
-                funder_partner_codes=funder_codes.get(initiative_id, []),
-                created_at=row.created_at,
-                updated_at=row.updated_at,
+                funder_partner_codes=item.funder_partner_codes,
             )
         )
     return result
@@ -797,7 +842,7 @@ def export_rows(
     sort: str = "ref",
 ) -> Iterator[list[Any]]:
     """Rows of EXPORT_COLUMNS for every matching initiative, read a chunk at a time."""
-    query = filtered_ids(filters, visibility or Visibility(), sort=sort)
+    query = filtered_ids(session, filters, visibility or Visibility(), sort=sort)
     ids = list(session.scalars(query))
     for start in range(0, len(ids), EXPORT_CHUNK):
         for item in read_initiatives(session, ids=ids[start : start + EXPORT_CHUNK]):

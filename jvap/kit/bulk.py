@@ -19,6 +19,28 @@ def _copy_value(value: Any) -> Any:
     return value
 
 
+def _executemany(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """One executemany with the column types' own conversions, skipping per-row compilation
+    (which costs more than SQLite's insert itself)."""
+    columns = list(rows[0])
+    dialect = session.get_bind().dialect
+    processors = [
+        table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns
+    ]
+    names = ", ".join(f'"{name}"' for name in columns)
+    marks = ", ".join("?" for _ in columns)
+    params = [
+        tuple(
+            row[name] if process is None else process(row[name])
+            for name, process in zip(columns, processors, strict=True)
+        )
+        for row in rows
+    ]
+    session.connection().exec_driver_sql(
+        f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})', params
+    )
+
+
 def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
     """Insert `rows` (dicts with the same keys) into `table` in the session's transaction.
 
@@ -28,7 +50,7 @@ def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
     if not rows:
         return
     if not _is_postgresql(session):
-        session.execute(insert(table), list(rows))
+        _executemany(session, table, rows)
         return
     columns = list(rows[0])
     names = ", ".join(f'"{name}"' for name in columns)
@@ -72,5 +94,5 @@ def insert_rows_returning_ids(
     ids = list(range(first, first + len(rows)))
     rest = [{"id": i, **row} for i, row in zip(ids[1:], rows[1:], strict=True)]
     if rest:
-        session.execute(insert(table), rest)
+        _executemany(session, table, rest)
     return ids
