@@ -395,10 +395,14 @@ def _find_columns(
     return None
 
 
-def _candidate_sheets(workbook: CalamineWorkbook) -> Iterator[str]:
-    for meta in workbook.sheets_metadata:
-        if meta.name not in (METADATA_SHEET, LISTS_SHEET):
-            yield meta.name
+def _candidate_sheets(workbook: CalamineWorkbook, named: str | None) -> Iterator[str]:
+    """The sheet the template metadata names first, then the others in workbook order."""
+    names = [
+        m.name for m in workbook.sheets_metadata if m.name not in (METADATA_SHEET, LISTS_SHEET)
+    ]
+    if named in names:
+        yield named
+    yield from (name for name in names if name != named)
 
 
 def read_questionnaire(
@@ -443,7 +447,7 @@ def _read_into(
     with workbook:
         if METADATA_SHEET in workbook.sheet_names:
             parsed.metadata = read_metadata(_sheet_rows(workbook, METADATA_SHEET))
-        for name in _candidate_sheets(workbook):
+        for name in _candidate_sheets(workbook, parsed.metadata.get("sheet")):
             rows = _sheet_rows(workbook, name)
             located = _find_columns(rows, keys, aliases)
             if located is not None:

@@ -35,7 +35,6 @@ from jvap.initiatives.rules import (
     check_record,
     diff_records,
     json_value,
-    normalize_record,
 )
 from jvap.initiatives.service import StoredRecord
 from jvap.reference.codelists import CODELISTS
@@ -253,8 +252,21 @@ def _normalisers(vocab: Vocabularies) -> dict[str, Callable[[Any], tuple[Any, li
 # --- serialising records (change sets are JSON) -----------------------------------------
 
 
+DATE_FIELDS = tuple(key for key in RECORD_FIELDS if FIELDS[key].type == "date")
+DECIMAL_FIELDS = tuple(key for key in RECORD_FIELDS if FIELDS[key].type == "decimal")
+# Free text that rarely repeats from row to row: not worth remembering per value.
+UNIQUE_FIELDS = frozenset({"ref", "revision", "title", "description", "remarks", "website"})
+
+
 def record_to_json(record: InitiativeRecord) -> dict[str, Any]:
-    return {key: json_value(getattr(record, key)) for key in RECORD_FIELDS}
+    data = dict(vars(record))
+    for key in DATE_FIELDS:
+        if data[key] is not None:
+            data[key] = data[key].isoformat()
+    for key in DECIMAL_FIELDS:
+        if data[key] is not None:
+            data[key] = json_value(data[key])
+    return data
 
 
 def record_from_json(data: Mapping[str, Any]) -> InitiativeRecord:
@@ -451,21 +463,35 @@ def validate(
     seen_refs: dict[int, int] = {}
     seen_new: dict[tuple, int] = {}
     reported: set[int] = set()
+    # Most cells repeat (codes, countries, funders): each distinct value is read once per
+    # column. Keyed by type too, since True == 1 == 1.0 for a dict.
+    plan = [
+        (key, columns[key].letter, normalisers[key], {} if key not in UNIQUE_FIELDS else None)
+        for key in (parsed.rows[0].cells if parsed.rows else ())
+    ]
 
     for raw in parsed.rows:
         row_issues: list[Issue] = []
         failed: set[str] = set()
         values: dict[str, Any] = {}
-        unresolved: dict[str, list[str]] = {}
-        for key, cell in raw.cells.items():
-            value, notes = normalisers[key](cell)
+        cells = raw.cells
+        for key, letter, normaliser, cache in plan:
+            cell = cells[key]
+            if cache is None:
+                value, notes = normaliser(cell)
+            else:
+                memo_key = (cell.__class__, cell)
+                found = cache.get(memo_key)
+                if found is None:
+                    found = cache[memo_key] = normaliser(cell)
+                value, notes = found
+                if value.__class__ is list:
+                    value = list(value)
             values[key] = value
             for note in notes:
-                row_issues.append(_note_issue(note, sheet, raw, columns[key].letter, key))
+                row_issues.append(_note_issue(note, sheet, raw, letter, key))
                 if note.severity == "error":
                     failed.add(key)
-            if key in vocab.by_field or key == "countries":
-                unresolved[key] = _unresolved(key, value, vocab)
         ref = values.get("ref")
         initiative_id = parse_ref(ref) if ref and "ref" not in failed else None
         current = stored.get(initiative_id) if initiative_id is not None else None
@@ -507,20 +533,23 @@ def validate(
         assert is_new or (current is not None and initiative_id is not None)
 
         base = InitiativeRecord() if is_new else current.record  # type: ignore[union-attr]
-        record_values = {key: getattr(base, key) for key in RECORD_FIELDS}
+        record_values = dict(vars(base))
         for key in present:
-            value = values.get(key)
+            value = values[key]
             if key == "gender_marker" and isinstance(value, str) and value.isdigit():
                 value = int(value)
             record_values[key] = value if value is not None else ([] if _is_list(key) else None)
-        record = normalize_record(InitiativeRecord(**record_values))
+        # Values are already in their stored form (codes, ISO3, trimmed text); the rules see
+        # them as typed, so a repeated value still gets its duplicate warning.
+        record = InitiativeRecord(**record_values)
         for rule_issue in check_record(record, snapshot, is_new=is_new):
             if rule_issue.field in failed:
                 continue  # the cell's own reading problem says it already
-            row_issues.append(_rule_issue(rule_issue, sheet, raw, columns, unresolved, vocab))
+            row_issues.append(_rule_issue(rule_issue, sheet, raw, columns, values, vocab))
 
         if is_new:
-            fingerprint = tuple(str(record_to_json(record)[key]) for key in RECORD_FIELDS)
+            # Rows typed identically; the raw cells are hashable and cheap to compare.
+            fingerprint = tuple(raw.cells.values())
             if fingerprint in seen_new:
                 row_issues.append(
                     _row_issue(
@@ -545,6 +574,8 @@ def validate(
             revision = current.revision
         if not changes:
             result.unchanged.append(current.ref)
+        elif "revision" in failed:
+            result.conflicting.append(current.ref)
         elif revision != current.revision:
             row_issues.append(
                 _row_issue(
@@ -625,13 +656,13 @@ def _rule_issue(
     sheet: str | None,
     raw: RawRow,
     columns: Mapping[str, Any],
-    unresolved: Mapping[str, list[str]],
+    values: Mapping[str, Any],
     vocab: Vocabularies,
 ) -> Issue:
     suggestion = rule.suggestion
     value = raw.cells.get(rule.field)
-    if rule.code in SUGGESTABLE:
-        for candidate in unresolved.get(rule.field, []):
+    if rule.code in SUGGESTABLE and (rule.field in vocab.by_field or rule.field == "countries"):
+        for candidate in _unresolved(rule.field, values.get(rule.field), vocab):
             if repr(candidate) in rule.message_en or repr(candidate.upper()) in rule.message_en:
                 value = candidate
                 suggestion = suggestion or vocab.suggest(rule.field, candidate)

@@ -247,7 +247,7 @@ def test_text_normalisation_warns_and_keeps_the_original(
         ("budget", "€ 2,5 M", "number_read", Decimal(2500000)),
         ("start_date", "05/03/2019", "date_read", "2019-03-05"),
         ("start_date", 43529, "excel_serial_date", "2019-03-05"),
-        ("countries", "Sénégal; Mali", "country_read", ["MLI", "SEN"]),
+        ("countries", "Sénégal; Mali", "country_read", ["SEN", "MLI"]),
         ("countries", "SN", "country_read", ["SEN"]),
         ("countries", "Senegal", "country_read", ["SEN"]),
         ("status", "COMPLETED", "code_read", "completed"),
