@@ -4,7 +4,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -17,6 +17,7 @@ from jvap.errors import ERROR_CLASSES, JvapError
 from jvap.initiatives.router import router as initiatives_router
 from jvap.reference.router import router as reference_router
 from jvap.reports.router import router as reports_router
+from jvap.web import router as web_router
 
 ERROR_SHAPE = {
     "content": {
@@ -88,9 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(initiatives_router)
     api.include_router(reports_router)
     app.include_router(api)
-
-    @app.get("/", include_in_schema=False)
-    def index() -> RedirectResponse:
-        return RedirectResponse("/docs")
+    # The web portal: "/" is its home (sign-in when anonymous); the API docs stay at /docs.
+    web_router.install(app)
 
     return app

@@ -80,17 +80,24 @@ def only(roles: tuple[str, ...], status: int, **overrides: int) -> dict[str, int
     return statuses(403, **{"anonymous": 401, **dict.fromkeys(roles, status), **overrides})
 
 
+def page(roles: tuple[str, ...], status: int, **overrides: int) -> dict[str, int]:
+    """A portal page: `roles` get `status`; other roles a 403 page; anonymous, sign in (303)."""
+    return statuses(403, **{"anonymous": 303, **dict.fromkeys(roles, status), **overrides})
+
+
 ADMIN = ("admin",)
 USER_MANAGERS = ("admin", "focal_point", "other_focal_point")
 STAFF = ("admin", "analyst")
 WATCHERS = ("admin", "analyst", "manager")
 # Who reads and uploads questionnaires; partner users for their own partner only.
 REPORTERS = ("admin", "analyst", "focal_point", "contributor", "other_focal_point")
+# Who opens a partner's portal pages (partner users their own partner's only).
+PARTNER_PAGES = ("admin", "analyst", "focal_point", "contributor")
 
 
 MATRIX: dict[tuple[str, str], Case] = {
     # Meta and public reference data (published facts, no personal data).
-    ("GET", "/"): Case(everyone(307)),
+    ("GET", "/"): Case(everyone(303)),
     ("GET", "/api/health"): Case(everyone(200)),
     ("GET", "/api/reference/domains"): Case(everyone(200)),
     ("GET", "/api/reference/priorities"): Case(everyone(200)),
@@ -179,6 +186,31 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("POST", "/api/submissions/{submission_id}/return"): Case(
         only(STAFF, 200), json=lambda w: {"comment": "Please check the budget"}
     ),
+    # Portal pages: anonymous visitors are sent to sign in (303); refusals are pages too.
+    ("GET", "/login"): Case(everyone(303, anonymous=200)),
+    ("GET", "/language/{lang}"): Case(everyone(303), url=lambda w: "/language/fr"),
+    ("GET", "/partners/{partner}"): Case(page(PARTNER_PAGES, 200)),
+    ("GET", "/partners/{partner}/campaigns/{code}"): Case(page(PARTNER_PAGES, 200)),
+    ("GET", "/partners/{partner}/campaigns/{code}/questionnaire.xlsx"): Case(
+        page(PARTNER_PAGES, 200)
+    ),
+    # The same bytes as the pending submission: back to its page.
+    ("POST", "/partners/{partner}/campaigns/{code}/upload"): Case(
+        page(PARTNER_PAGES, 303, anonymous=401),
+        files=lambda w: {"file": ("q.xlsx", w.values["upload"], XLSX)},
+    ),
+    ("GET", "/submissions/{submission_id}"): Case(page(PARTNER_PAGES, 200, other_focal_point=404)),
+    ("GET", "/submissions/{submission_id}/annotated.xlsx"): Case(
+        page(PARTNER_PAGES, 200, other_focal_point=404)
+    ),
+    ("POST", "/submissions/{submission_id}/accept"): Case(page(STAFF, 303, anonymous=401)),
+    ("POST", "/submissions/{submission_id}/return"): Case(
+        page(STAFF, 303, anonymous=401), data=lambda w: {"comment": "Please check the budget"}
+    ),
+    ("GET", "/progress"): Case(page(STAFF, 200)),
+    ("GET", "/initiatives"): Case(page(WATCHERS, 200)),
+    ("GET", "/initiatives/{ref}"): Case(page(WATCHERS, 200)),
+    ("GET", "/dashboard"): Case(page(WATCHERS, 200)),
 }
 
 
