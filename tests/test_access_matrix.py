@@ -12,14 +12,19 @@ import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 from starlette.routing import Route
 
 from jvap.accounts import service as accounts_service
+from jvap.app import create_app
 from jvap.campaigns import service as campaigns_service
 from jvap.campaigns.router import XLSX
+from jvap.config import Settings
+from jvap.db import get_session
+from jvap.initiatives.models import format_ref
 from tests.campaigns.workbooks import NEW_ROW, fill
-from tests.factories import auth_headers, make_campaign, make_user
+from tests.factories import auth_headers, make_campaign, make_initiative, make_user
 
 ROLES = (
     "anonymous",
@@ -93,6 +98,20 @@ WATCHERS = ("admin", "analyst", "manager")
 REPORTERS = ("admin", "analyst", "focal_point", "contributor", "other_focal_point")
 # Who opens a partner's portal pages (partner users their own partner's only).
 PARTNER_PAGES = ("admin", "analyst", "focal_point", "contributor")
+NEW_INITIATIVE = {
+    "partner_code": "SEN",
+    "kind": "project",
+    "title": "Border management",
+    "description": "Training of border officials",
+    "status": "ongoing",
+    "start_date": "2019-05-01",
+    "domains": ["D4"],
+    "scope": "national",
+    "countries": ["SEN"],
+    "budget": "2500000",
+    "currency": "USD",
+    "funders": ["European Union"],
+}
 
 
 MATRIX: dict[tuple[str, str], Case] = {
@@ -186,6 +205,40 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("POST", "/api/submissions/{submission_id}/return"): Case(
         only(STAFF, 200), json=lambda w: {"comment": "Please check the budget"}
     ),
+    # Initiatives: partners read their own, managers published ones, staff edit.
+    ("GET", "/api/initiatives"): Case(signed_in(200)),
+    ("POST", "/api/initiatives"): Case(only(STAFF, 201), json=lambda w: NEW_INITIATIVE),
+    # A pending (unpublished) initiative of SEN: managers read published ones only.
+    ("GET", "/api/initiatives/{ref}"): Case(
+        signed_in(200, manager=404, other_focal_point=404),
+        url=lambda w: f"/api/initiatives/{w.values['pending_ref']}",
+    ),
+    ("PATCH", "/api/initiatives/{ref}"): Case(
+        only(STAFF, 200),
+        json=lambda w: {
+            "revision": w.values["revision"],
+            "title": "Renamed",
+            "funders": ["European Union"],
+        },
+    ),
+    ("POST", "/api/initiatives/{ref}/publish"): Case(
+        only(STAFF, 200), url=lambda w: f"/api/initiatives/{w.values['pending_ref']}/publish"
+    ),
+    ("GET", "/api/initiatives/{ref}/history"): Case(signed_in(200, other_focal_point=404)),
+    # Summaries and reports cover every partner: staff and programme managers.
+    ("GET", "/api/summaries/countries"): Case(only(WATCHERS, 200)),
+    ("GET", "/api/summaries/regions"): Case(only(WATCHERS, 200)),
+    ("GET", "/api/summaries/processes"): Case(only(WATCHERS, 200)),
+    ("GET", "/api/summaries/domains"): Case(only(WATCHERS, 200)),
+    ("GET", "/api/summaries/priorities"): Case(only(WATCHERS, 200)),
+    ("GET", "/api/summaries/countries/{iso3}"): Case(only(WATCHERS, 200)),
+    ("GET", "/api/summaries/processes/{code}"): Case(
+        only(WATCHERS, 200), url=lambda w: "/api/summaries/processes/RP"
+    ),
+    ("GET", "/api/summaries/gaps"): Case(only(WATCHERS, 200)),
+    ("GET", "/api/reports/summary"): Case(only(WATCHERS, 200)),
+    ("GET", "/api/reports/initiatives"): Case(only(WATCHERS, 200)),
+    ("GET", "/api/reports/progress"): Case(only(WATCHERS, 200), query={"campaign": "M2025"}),
     # Portal pages: anonymous visitors are sent to sign in (303); refusals are pages too.
     ("GET", "/login"): Case(everyone(303, anonymous=200)),
     ("GET", "/language/{lang}"): Case(everyone(303), url=lambda w: "/language/fr"),
@@ -238,8 +291,41 @@ def test_every_route_has_an_entry(app: FastAPI) -> None:
     )
 
 
-@pytest.fixture
-def world(session: Session) -> World:
+@pytest.fixture(scope="module")
+def matrix_session(engine: Engine) -> Iterator[Session]:
+    """One transaction for the whole module, so the world is built once; rolled back after."""
+    connection = engine.connect()
+    transaction = connection.begin()
+    session = Session(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+    try:
+        yield session
+    finally:
+        session.close()
+        transaction.rollback()
+        connection.close()
+
+
+@pytest.fixture(scope="module")
+def matrix_client(matrix_session: Session, database_url: str) -> Iterator[TestClient]:
+    application = create_app(
+        Settings(database_url=database_url, secret_key="matrix-secret-key-0123456789abcdefgh")
+    )
+
+    def test_session() -> Iterator[Session]:
+        with matrix_session.begin_nested():
+            yield matrix_session
+
+    application.dependency_overrides[get_session] = test_session
+    with TestClient(application) as client:
+        yield client
+    application.state.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def world(matrix_session: Session) -> World:
+    session = matrix_session
     users = {
         "admin": make_user(session, role="admin"),
         "analyst": make_user(session, role="analyst"),
@@ -260,11 +346,24 @@ def world(session: Session) -> World:
     )
     session.flush()
     campaign_params, upload = _campaign_world(session)
+    published = make_initiative(session, partner_code="SEN")
+    pending = make_initiative(session, partner_code="SEN", publication_status="pending")
     return World(
         users=users,
         headers=headers,
-        params={"user_id": target.id, "token_id": token.id, **campaign_params},
-        values={"invitation": invitation, "upload": upload},
+        params={
+            "user_id": target.id,
+            "token_id": token.id,
+            "ref": format_ref(published.id),
+            "iso3": "SEN",
+            **campaign_params,
+        },
+        values={
+            "invitation": invitation,
+            "upload": upload,
+            "pending_ref": format_ref(pending.id),
+            "revision": published.revision,
+        },
     )
 
 
@@ -308,8 +407,9 @@ def _call(client: TestClient, method: str, path: str, case: Case, world: World, 
 
 @pytest.mark.parametrize(("method", "path"), sorted(MATRIX), ids=lambda v: v)
 def test_route_answers_each_role_as_expected(
-    client: TestClient, session: Session, world: World, method: str, path: str
+    matrix_client: TestClient, matrix_session: Session, world: World, method: str, path: str
 ) -> None:
+    client, session = matrix_client, matrix_session
     case = MATRIX[(method, path)]
     actual = {}
     for role in ROLES:
