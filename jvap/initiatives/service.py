@@ -14,6 +14,7 @@ from sqlalchemy import (
     cast,
     delete,
     func,
+    intersect,
     literal,
     null,
     or_,
@@ -551,12 +552,32 @@ def get_initiative(session: Session, *, ref: str, visibility: Visibility) -> Ini
     return initiative
 
 
-def _filter_conditions(session: Session, filters: InitiativeFilters) -> list[ColumnElement[bool]]:
-    where: list[ColumnElement[bool]] = []
+@dataclass(slots=True)
+class _Conditions:
+    """Filters split by where they are answered: on initiative rows, or by link tables."""
 
-    def linked(model: Any, column: Any, values: Any) -> None:
-        # IN (subquery) lets the database read the (value, initiative_id) index only.
-        where.append(Initiative.id.in_(select(model.initiative_id).where(column.in_(values))))
+    rows: list[ColumnElement[bool]]
+    # Each a SELECT of distinct initiative ids; an initiative must be in all of them.
+    sets: list[Select[Any]]
+
+    def where(self) -> list[ColumnElement[bool]]:
+        if not self.sets:
+            return self.rows
+        return [*self.rows, Initiative.id.in_(self.ids())]
+
+    def ids(self) -> Any:
+        return self.sets[0] if len(self.sets) == 1 else intersect(*self.sets)
+
+
+def _filter_conditions(session: Session, filters: InitiativeFilters) -> _Conditions:
+    where: list[ColumnElement[bool]] = []
+    sets: list[Select[Any]] = []
+
+    def linked(model: Any, condition: ColumnElement[bool], *, unique: bool) -> None:
+        # Answered from the (value, initiative_id) index alone. One value of a set-like
+        # field matches an initiative at most once; anything else needs DISTINCT.
+        query = select(model.initiative_id).where(condition)
+        sets.append(query if unique else query.distinct())
 
     if filters.partner:
         where.append(Initiative.partner_code.in_([p.upper() for p in filters.partner]))
@@ -566,26 +587,17 @@ def _filter_conditions(session: Session, filters: InitiativeFilters) -> list[Col
         where.append(Initiative.status.in_(filters.status))
     if filters.publication != "all":
         where.append(Initiative.publication_status == filters.publication)
-    if filters.domain:
-        linked(InitiativeDomain, InitiativeDomain.domain_code, [d.upper() for d in filters.domain])
-    if filters.priority:
-        linked(
-            InitiativePriority,
-            InitiativePriority.priority_code,
-            [p.upper() for p in filters.priority],
-        )
-    if filters.country:
-        linked(
-            InitiativeCountry,
-            InitiativeCountry.country_iso3,
-            [c.upper() for c in filters.country],
-        )
+    for model, column, values in (
+        (InitiativeDomain, InitiativeDomain.domain_code, filters.domain),
+        (InitiativePriority, InitiativePriority.priority_code, filters.priority),
+        (InitiativeCountry, InitiativeCountry.country_iso3, filters.country),
+    ):
+        if values:
+            codes = sorted({v.strip().upper() for v in values})
+            linked(model, column.in_(codes), unique=len(codes) == 1)
     if filters.region:
-        linked(
-            InitiativeCountry,
-            InitiativeCountry.country_iso3,
-            select(Country.iso3).where(Country.region_code.in_(filters.region)),
-        )
+        in_region = select(Country.iso3).where(Country.region_code.in_(filters.region))
+        linked(InitiativeCountry, InitiativeCountry.country_iso3.in_(in_region), unique=False)
     if filters.process:
         members = select(ProcessMembership.partner_code).where(
             ProcessMembership.process_code.in_([p.upper() for p in filters.process]),
@@ -615,7 +627,7 @@ def _filter_conditions(session: Session, filters: InitiativeFilters) -> list[Col
             for code, text in wanted.items()
             if code not in codes
         ]
-        where.append(Initiative.id.in_(select(InitiativeFunder.initiative_id).where(or_(*matches))))
+        linked(InitiativeFunder, or_(*matches), unique=False)
     if filters.active_from is not None:
         where.append(or_(Initiative.end_date.is_(None), Initiative.end_date >= filters.active_from))
     if filters.active_to is not None:
@@ -628,7 +640,7 @@ def _filter_conditions(session: Session, filters: InitiativeFilters) -> list[Col
                 Initiative.description.icontains(text, autoescape=True),
             )
         )
-    return where
+    return _Conditions(where, sets)
 
 
 def _visibility_conditions(visibility: Visibility) -> list[ColumnElement[bool]]:
@@ -681,8 +693,9 @@ def filtered_ids(
     session: Session, filters: InitiativeFilters, visibility: Visibility, *, sort: str = "ref"
 ) -> Select[Any]:
     """SELECT of the ids matching `filters` that `visibility` allows, in `sort` order."""
-    where = _filter_conditions(session, filters) + _visibility_conditions(visibility)
-    return select(Initiative.id).where(*where).order_by(*_order_by(sort))
+    conditions = _filter_conditions(session, filters)
+    conditions.rows += _visibility_conditions(visibility)
+    return select(Initiative.id).where(*conditions.where()).order_by(*_order_by(sort))
 
 
 def list_initiatives(
@@ -695,15 +708,36 @@ def list_initiatives(
     size: int = 50,
 ) -> tuple[int, list[InitiativeRead]]:
     """(total matching, the initiatives of page `page` of `size`)."""
-    where = _filter_conditions(session, filters) + _visibility_conditions(visibility)
-    total = session.scalar(select(func.count()).select_from(Initiative).where(*where)) or 0
+    conditions = _filter_conditions(session, filters)
+    conditions.rows += _visibility_conditions(visibility)
+    order = _order_by(sort)
+    offset = (page - 1) * size
+    if conditions.sets and not conditions.rows:
+        # Only link-table filters: count and (in ref order) page from their indexes alone,
+        # never touching the initiative rows (every link row has its initiative).
+        matching = conditions.ids().subquery()
+        total = session.scalar(select(func.count()).select_from(matching)) or 0
+        if sort in ("ref", "-ref"):
+            key = matching.c.initiative_id
+            ids = list(
+                session.scalars(
+                    select(key)
+                    .order_by(key.desc() if sort == "-ref" else key)
+                    .limit(size)
+                    .offset(offset)
+                )
+            )
+            return total, read_initiatives(session, ids=ids)
+    else:
+        where = conditions.where()
+        total = session.scalar(select(func.count()).select_from(Initiative).where(*where)) or 0
     ids = list(
         session.scalars(
             select(Initiative.id)
-            .where(*where)
-            .order_by(*_order_by(sort))
+            .where(*conditions.where())
+            .order_by(*order)
             .limit(size)
-            .offset((page - 1) * size)
+            .offset(offset)
         )
     )
     return total, read_initiatives(session, ids=ids)

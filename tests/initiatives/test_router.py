@@ -392,3 +392,23 @@ def test_publish(client: TestClient, session: Session, analyst: dict) -> None:
     response = client.post(f"/api/initiatives/{ref}/publish", headers=analyst)
     assert response.json()["publication_status"] == "published"
     assert response.json()["revision"] == 1
+
+
+def test_link_table_filters_alone_count_each_initiative_once(
+    client: TestClient, session: Session, analyst: dict
+) -> None:
+    both = add(session, domains=["D2", "D5"], countries=["CIV", "SEN"])
+    civ = add(session, domains=["D5"], countries=["CIV"])
+    other = add(session, domains=["D2"], countries=["GHA"])
+
+    def listed(params: dict[str, Any]) -> tuple[int, list[str]]:
+        response = client.get("/api/initiatives", params=params, headers=analyst)
+        return response.json()["total"], refs(response)
+
+    assert listed({"domain": "D5"}) == (2, [both, civ])
+    assert listed({"domain": ["D5", "D2"]}) == (3, [both, civ, other])
+    assert listed({"domain": "D5", "country": "CIV"}) == (2, [both, civ])
+    assert listed({"domain": "D2", "country": ["SEN", "GHA"]}) == (2, [both, other])
+    assert listed({"domain": "D5", "sort": "-ref", "size": 1, "page": 2}) == (2, [both])
+    assert listed({"region": "west_africa", "domain": "D2"}) == (2, [both, other])
+    assert listed({"domain": "D5", "sort": "-start_date"})[0] == 2
