@@ -393,6 +393,10 @@ def review_command(
         raise click.ClickException("choose --accept or --return")
     with session_scope() as session:
         user = accounts_service.get_user_by_email(session, reviewer) if reviewer else None
+        if user is not None and user.role not in ("admin", "analyst"):
+            raise click.ClickException(
+                f"{user.email} is a {user.role}: only analysts and admins review submissions"
+            )
         if decision == "accept":
             submission = campaigns_service.accept_submission(
                 session, submission_id=submission_id, user=user, comment=comment

@@ -343,3 +343,11 @@ def test_report_commands(
     bad = runner.invoke(main, ["report", "summary", "--process", "XX"])
     assert bad.exit_code == 1 and "unknown process 'XX'" in bad.output
     get_settings.cache_clear()
+
+
+def test_review_is_recorded_only_for_analysts_and_admins(runner: CliRunner, upgraded: str) -> None:
+    add = ["users", "add", "fp@sn.example", "--name", "F", "--role", "focal_point"]
+    assert runner.invoke(main, [*add, "--partner", "SEN"]).exit_code == 0
+    result = runner.invoke(main, ["review", "1", "--accept", "--by", "fp@sn.example"])
+    assert result.exit_code == 1
+    assert "only analysts and admins review submissions" in result.output
