@@ -425,3 +425,36 @@ def test_route_answers_each_role_as_expected(
         if actual[role] != case.statuses[role]
     }
     assert not wrong, f"{method} {path}: {wrong}"
+
+
+def test_listings_show_partner_users_only_their_own_partner(
+    matrix_client: TestClient, world: World
+) -> None:
+    def get(role: str, url: str, **params: str) -> Any:
+        response = matrix_client.get(url, headers=world.headers[role], params=params)
+        return response.status_code, response.json()
+
+    submissions = "/api/campaigns/M2025/submissions"
+    own = world.params["submission_id"]
+    for role in ("admin", "analyst", "focal_point", "contributor"):
+        status, body = get(role, submissions)
+        assert status == 200 and own in [s["id"] for s in body], role
+    assert get("other_focal_point", submissions) == (200, [])
+    assert get("other_focal_point", submissions, partner="SEN")[0] == 403
+
+    def partners(role: str) -> set[str]:
+        status, body = get(role, "/api/initiatives", size="200")
+        assert status == 200, body
+        return {i["partner_code"] for i in body["items"]}
+
+    assert partners("focal_point") == {"SEN"} and partners("contributor") == {"SEN"}
+    assert "SEN" not in partners("other_focal_point")
+    assert "SEN" in partners("analyst")
+    pending = world.values["pending_ref"]
+    _, body = get("manager", "/api/initiatives", size="200")
+    assert pending not in {i["ref"] for i in body["items"]}
+    _, body = get("focal_point", "/api/initiatives", size="200")
+    assert pending in {i["ref"] for i in body["items"]}
+
+    _, body = get("other_focal_point", "/api/users")
+    assert {u["partner_code"] for u in body} == {"MLI"}
