@@ -31,7 +31,8 @@ class Issue:
     value: Any = None
     suggestion: str | None = None
 
-    def to_dict(self, lang: str = "en") -> dict[str, Any]:
+    def to_record(self) -> dict[str, Any]:
+        """The issue as stored in a submission's report: both messages, no chosen language."""
         return {
             "severity": self.severity,
             "sheet": self.sheet,
@@ -39,12 +40,21 @@ class Issue:
             "column": self.column,
             "field": self.field,
             "code": self.code,
-            "message": self.message_fr if lang == "fr" else self.message_en,
             "message_en": self.message_en,
             "message_fr": self.message_fr,
             "value": _json_safe(self.value),
             "suggestion": self.suggestion,
         }
+
+    def to_dict(self, lang: str = "en") -> dict[str, Any]:
+        """The issue as the API shows it, with `message` in `lang`."""
+        return localise(self.to_record(), lang)
+
+
+def localise(record: dict[str, Any], lang: str) -> dict[str, Any]:
+    """A stored issue with `message` in `lang` (English when no French is stored)."""
+    message = record.get(f"message_{lang}") or record.get("message_en") or record.get("message")
+    return {**record, "message": message}
 
     @property
     def location(self) -> str:

@@ -5,6 +5,7 @@ import re
 import zipfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 from xml.etree import ElementTree
 
@@ -204,7 +205,7 @@ def _scan_members(archive: zipfile.ZipFile, max_uncompressed: int, fmt: str) -> 
         found = False
         in_data = True
         with archive.open(info) as member:
-            while chunk := member.read(1 << 16):
+            while chunk := member.read(1 << 20):
                 total += len(chunk)
                 if total > max_uncompressed:
                     raise FileRejected(
@@ -498,15 +499,21 @@ def _collect(
             continue
         columns[key] = Column(index=col, letter=letter, key=key, header=header)
     parsed.columns = columns
-    mapped = [(column.key, column.index) for column in columns.values()]
+    keys = [column.key for column in columns.values()]
+    indexes = [column.index for column in columns.values()]
+    width = max(indexes, default=-1) + 1
+    pick = itemgetter(*indexes) if len(indexes) > 1 else (lambda row: (row[indexes[0]],))
     formula_columns = {(row, col) for (name, row, col) in parsed.formula_cells if name == sheet}
-    for offset, row in enumerate(rows[data_index:]):
-        width = len(row)
-        cells = {key: row[col] if col < width else "" for key, col in mapped}
-        if all(value == "" or value is None for value in cells.values()):
+    number = data_index
+    for row in rows[data_index:]:
+        number += 1
+        if len(row) < width:
+            row = [*row, *([""] * (width - len(row)))]
+        values = pick(row) if indexes else ()
+        # A blank row is skipped; a 0 or False alone on a row is a value, not a blank.
+        if not any(values) and all(value == "" or value is None for value in values):
             continue
-        number = data_index + offset + 1
-        parsed.rows.append(RawRow(number=number, cells=cells))
+        parsed.rows.append(RawRow(number=number, cells=dict(zip(keys, values, strict=True))))
     for row_number, col in sorted(formula_columns):
         key = keys_by_column.get(col) or None
         if row_number <= data_index or key is None:

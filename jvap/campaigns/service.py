@@ -12,7 +12,7 @@ from jvap.accounts import access
 from jvap.accounts.audit import record_event
 from jvap.accounts.models import User
 from jvap.campaigns import annotate, parsing, template, validation
-from jvap.campaigns.issues import Issue
+from jvap.campaigns.issues import Issue, localise
 from jvap.campaigns.models import Assignment, Campaign, CampaignProcess, Submission
 from jvap.campaigns.normalise import normalise_ref
 from jvap.campaigns.schemas import (
@@ -338,7 +338,7 @@ def receive_submission(
         "sheet": parsed.sheet,
         "metadata": parsed.metadata,
         "summary": result.summary(),
-        "issues": [issue.to_dict() for issue in issues],
+        "issues": [issue.to_record() for issue in issues],
         "diff": result.diff(),
     }
     superseded: list[int] = []
@@ -440,10 +440,6 @@ def get_submission(session: Session, *, submission_id: int, user: User | None = 
     return submission
 
 
-def _localise(issue: dict[str, Any], lang: str) -> dict[str, Any]:
-    return {**issue, "message": issue.get(f"message_{lang}") or issue.get("message")}
-
-
 def submission_read(
     session: Session, submission: Submission, *, lang: str = "en", duplicate: bool = False
 ) -> SubmissionRead:
@@ -466,7 +462,7 @@ def submission_read(
         uploaded_at=submission.uploaded_at,
         uploaded_by=users.get(submission.uploaded_by_id) if submission.uploaded_by_id else None,
         summary=report.get("summary", {}),
-        issues=[_localise(issue, lang) for issue in report.get("issues", [])],
+        issues=[localise(issue, lang) for issue in report.get("issues", [])],
         diff=report.get("diff", {}),
         reviewed_at=submission.reviewed_at,
         reviewed_by=users.get(submission.reviewed_by_id) if submission.reviewed_by_id else None,
@@ -494,7 +490,7 @@ def annotated_workbook(
         raw or b"",
         fmt=report.get("format"),
         sheet=report.get("sheet"),
-        issues=[_localise(issue, lang) for issue in report.get("issues", [])],
+        issues=[localise(issue, lang) for issue in report.get("issues", [])],
         lang=lang,
     )
     stem = submission.filename.rsplit(".", 1)[0] or "questionnaire"

@@ -463,35 +463,25 @@ def validate(
     seen_refs: dict[int, int] = {}
     seen_new: dict[tuple, int] = {}
     reported: set[int] = set()
-    # Most cells repeat (codes, countries, funders): each distinct value is read once per
-    # column. Keyed by type too, since True == 1 == 1.0 for a dict.
-    plan = [
-        (key, columns[key].letter, normalisers[key], {} if key not in UNIQUE_FIELDS else None)
-        for key in (parsed.rows[0].cells if parsed.rows else ())
-    ]
-
-    for raw in parsed.rows:
-        row_issues: list[Issue] = []
-        failed: set[str] = set()
-        values: dict[str, Any] = {}
-        cells = raw.cells
-        for key, letter, normaliser, cache in plan:
-            cell = cells[key]
-            if cache is None:
-                value, notes = normaliser(cell)
-            else:
-                memo_key = (cell.__class__, cell)
-                found = cache.get(memo_key)
-                if found is None:
-                    found = cache[memo_key] = normaliser(cell)
-                value, notes = found
-                if value.__class__ is list:
-                    value = list(value)
-            values[key] = value
+    rows = parsed.rows
+    in_file = list(rows[0].cells) if rows else []
+    columns_read = {key: _read_column(key, rows, normalisers[key]) for key in in_file}
+    cell_issues: dict[int, list[Issue]] = {}
+    failed_cells: dict[int, set[str]] = {}
+    for key, (_values, noted) in columns_read.items():
+        letter = columns[key].letter
+        for index, notes in noted:
+            raw = rows[index]
             for note in notes:
-                row_issues.append(_note_issue(note, sheet, raw, letter, key))
+                cell_issues.setdefault(index, []).append(_note_issue(note, sheet, raw, letter, key))
                 if note.severity == "error":
-                    failed.add(key)
+                    failed_cells.setdefault(index, set()).add(key)
+    value_columns = [(key, values) for key, (values, _noted) in columns_read.items()]
+
+    for index, raw in enumerate(rows):
+        row_issues = cell_issues.get(index, [])
+        failed = failed_cells.get(index, set())
+        values = {key: column[index] for key, column in value_columns}
         ref = values.get("ref")
         initiative_id = parse_ref(ref) if ref and "ref" not in failed else None
         current = stored.get(initiative_id) if initiative_id is not None else None
@@ -613,6 +603,27 @@ def _ref(initiative_id: int) -> str:
     from jvap.initiatives.models import format_ref
 
     return format_ref(initiative_id)
+
+
+def _read_column(
+    key: str, rows: list[RawRow], normaliser: Callable[[Any], tuple[Any, list[Note]]]
+) -> tuple[list[Any], list[tuple[int, list[Note]]]]:
+    """(values, [(row index, notes)]) of one column.
+
+    Most cells repeat (codes, countries, funders), so each distinct value is read once;
+    free text and columns holding booleans (True == 1 for a dict) are read cell by cell.
+    """
+    cells = [raw.cells[key] for raw in rows]
+    if key in UNIQUE_FIELDS or any(cell.__class__ is bool for cell in cells):
+        results = [normaliser(cell) for cell in cells]
+    else:
+        memo = {cell: normaliser(cell) for cell in dict.fromkeys(cells)}
+        results = [memo[cell] for cell in cells]
+    values = [value for value, _notes in results]
+    if FIELDS[key].type in ("multi_code", "multi_text"):
+        values = [list(value) for value in values]  # each record gets lists of its own
+    noted = [(index, notes) for index, (_value, notes) in enumerate(results) if notes]
+    return values, noted
 
 
 def _unresolved(key: str, value: Any, vocab: Vocabularies) -> list[str]:
