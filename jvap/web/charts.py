@@ -87,7 +87,7 @@ def bar_chart(
     table_caption: str = "Data table",
     empty_text: str = "No data",
     fmt: Formatter = _plain,
-    width: int = 640,
+    width: int = 560,
     label_width: int = 200,
 ) -> Markup:
     """Horizontal bars, one per (label, value), longest label area on the left."""
@@ -105,7 +105,9 @@ def bar_chart(
     for i, (label, value) in enumerate(data):
         y = top_pad + i * (bar + gap)
         length = max(0.0, value) / top * plot
-        short = label if len(label) <= 28 else label[:27] + "…"
+        # About 7 px a character at 13 px: cut what would run past the left edge.
+        fits = max(4, (label_width - 12) // 7)
+        short = label if len(label) <= fits else label[: fits - 1] + "…"
         svg.append(
             f"<g><title>{escape(label)}: {escape(fmt(value))}</title>"
             f"<text x='{label_width - 8}' y='{y + bar * 0.7}' text-anchor='end' "
@@ -137,7 +139,7 @@ def line_chart(
     table_caption: str = "Data table",
     empty_text: str = "No data",
     fmt: Formatter = _plain,
-    width: int = 640,
+    width: int = 560,
     height: int = 260,
 ) -> Markup:
     """A line over ordered categories (years), with a 0-based axis and gridlines."""
@@ -204,7 +206,7 @@ def donut_chart(
     empty_text: str = "No data",
     center: str | None = None,
     fmt: Formatter = _plain,
-    width: int = 420,
+    width: int = 520,
 ) -> Markup:
     """Shares of a whole as ring segments, with a legend giving values and percentages."""
     chart_id = _chart_id(title, data)

@@ -252,6 +252,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "chart_budget_by_domain": ("Budget by domain (EUR)", "Budget par domaine (EUR)"),
     "chart_by_year": ("Initiatives started each year", "Initiatives lancées par année"),
     "chart_response": ("Campaign {campaign}: answers", "Campagne {campaign} : réponses"),
+    "charts": ("Charts", "Graphiques"),
+    "timeliness": ("On time?", "Dans les délais ?"),
     "data_table": ("Data table", "Tableau des données"),
     "no_data": ("No data", "Aucune donnée"),
     "initiatives_count": ("Initiatives", "Initiatives"),

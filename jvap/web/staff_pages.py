@@ -162,7 +162,7 @@ def initiative_detail(request: Request, session: SessionDep, user: Reader, ref: 
             "partner": reference_service.get_partner(session, item.partner_code),
             "revisions": revisions,
             "labels": labels,
-            "show": views.show_value,
+            "show": lambda key, value: views.show_field(key, value, lang),
             "domains": {d.code: d for d in reference_service.list_domains(session)},
         },
     )

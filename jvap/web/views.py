@@ -4,6 +4,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from jvap.reference.codelists import CODELISTS
+
 SEVERITY_ORDER = {"error": 0, "warning": 1}
 
 
@@ -48,7 +50,11 @@ def _column_key(column: str | None) -> tuple[int, str]:
 
 
 def group_issues(
-    issues: Sequence[Mapping[str, Any]], *, lang: str, titles: Mapping[int, str] | None = None
+    issues: Sequence[Mapping[str, Any]],
+    *,
+    lang: str,
+    titles: Mapping[int, str] | None = None,
+    field_label: Callable[[str], str] = str,
 ) -> list[IssueGroup]:
     """Issues grouped by (sheet, row), file-level first, then rows in order, columns A→Z."""
     groups: dict[tuple[str | None, int | None], IssueGroup] = {}
@@ -59,6 +65,7 @@ def group_issues(
             {
                 **issue,
                 "message": issue.get(f"message_{lang}") or issue.get("message") or "",
+                "field_label": field_label(issue["field"]) if issue.get("field") else "",
             }
         )
     ordered = sorted(groups.values(), key=lambda g: (g.row is not None, g.row or 0, g.sheet or ""))
@@ -81,6 +88,16 @@ def show_value(value: Any) -> str:
     if isinstance(value, list | tuple):
         return ", ".join(show_value(v) for v in value)
     return str(value)
+
+
+def show_field(field_key: str, value: Any, lang: str) -> str:
+    """Like show_value, with the codes of coded fields (status, scope, ...) as their labels."""
+    labels = {item.code: item.label(lang) for item in CODELISTS.get(field_key, ())}
+    if not labels:
+        return show_value(value)
+    if isinstance(value, list | tuple):
+        return show_value([labels.get(str(v), v) for v in value])
+    return show_value(labels.get(str(value), value) if value is not None else None)
 
 
 def submission_view(
@@ -109,7 +126,11 @@ def submission_view(
                 else titles.get(item.get("ref", ""), ""),
                 row=item.get("row"),
                 fields=[
-                    {"field": field_label(key), "old": show_value(old), "new": show_value(new)}
+                    {
+                        "field": field_label(key),
+                        "old": show_field(key, old, lang),
+                        "new": show_field(key, new, lang),
+                    }
                     for key, (old, new) in changes.items()
                 ],
             )
@@ -117,7 +138,7 @@ def submission_view(
         if item.get("row") is not None:
             row_titles[item["row"]] = changed[-1].title
     return SubmissionView(
-        groups=group_issues(issues, lang=lang, titles=row_titles),
+        groups=group_issues(issues, lang=lang, titles=row_titles, field_label=field_label),
         errors=int(summary.get("errors", sum(1 for i in issues if i.get("severity") == "error"))),
         warnings=int(
             summary.get("warnings", sum(1 for i in issues if i.get("severity") == "warning"))

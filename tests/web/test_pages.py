@@ -255,7 +255,7 @@ def test_the_result_page_groups_issues_by_row_with_column_and_message(
     # The appended row of the template: row, column letter and message are all shown.
     row = re.search(r"Row (\d+)", text)
     assert row is not None and int(row.group(1)) >= 3
-    assert re.search(r"<td>[A-Z]{1,2}</td>\s*<td>end_date</td>", text)
+    assert re.search(r"<td>[A-Z]{1,2}</td>\s*<td>End date</td>", text)
     assert "Border management training" in text
     assert f'href="/submissions/{world.submission_id}/annotated.xlsx"' in text
     annotated = client.get(f"/submissions/{world.submission_id}/annotated.xlsx")

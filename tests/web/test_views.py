@@ -54,6 +54,24 @@ def test_show_value(value: object, shown: str) -> None:
     assert views.show_value(value) == shown
 
 
+@pytest.mark.parametrize(
+    ("field_key", "value", "lang", "shown"),
+    [
+        ("status", "ongoing", "en", "Ongoing"),
+        ("status", "ongoing", "fr", "En cours"),
+        ("target_groups", ["youth", "women"], "fr", "Jeunes, Femmes"),
+        ("gender_marker", 2, "en", "2 – principal objective"),
+        ("status", None, "en", "–"),
+        ("status", "unknown-code", "en", "unknown-code"),
+        ("title", "Youth jobs", "fr", "Youth jobs"),
+    ],
+)
+def test_show_field_names_codes_in_the_page_language(
+    field_key: str, value: object, lang: str, shown: str
+) -> None:
+    assert views.show_field(field_key, value, lang) == shown
+
+
 def test_submission_view_lists_new_changed_and_not_reported_rows() -> None:
     report = {
         "summary": {"errors": 0, "warnings": 1},
@@ -86,7 +104,7 @@ def test_submission_view_lists_new_changed_and_not_reported_rows() -> None:
     (changed,) = view.changed
     assert (changed.ref, changed.title, changed.row) == ("JV-000001", "Youth jobs", 4)
     assert changed.fields == [
-        {"field": "STATUS", "old": "ongoing", "new": "completed"},
+        {"field": "STATUS", "old": "Ongoing", "new": "Completed"},
         {"field": "DOMAINS", "old": "D1", "new": "D1, D2"},
     ]
     assert view.not_reported == [{"ref": "JV-000009", "title": "Old project"}]
