@@ -13,6 +13,7 @@ from jvap.reference.snapshot import ReferenceSnapshot
 FieldType = Literal["text", "int", "code", "multi_code", "date", "decimal", "multi_text"]
 Severity = Literal["error", "warning"]
 
+MAX_BUDGET = Decimal(10) ** 15  # the columns hold 18 digits, 2 after the point
 JVAP_START = date(2015, 11, 1)  # the Valletta Summit; earlier initiatives are unusual
 
 
@@ -384,6 +385,11 @@ MESSAGES: dict[str, tuple[Severity, str, str]] = {
         "The budget cannot be negative ({value}).",
         "Le budget ne peut pas être négatif ({value}).",
     ),
+    "budget_out_of_range": (
+        "error",
+        "The budget must be a finite amount below 10^15 ({value}).",
+        "Le budget doit être un montant fini inférieur à 10^15 ({value}).",
+    ),
     "currency_required_with_budget": (
         "error",
         "Give the currency of the budget (ISO 4217 code such as EUR, USD, XOF).",
@@ -563,6 +569,8 @@ def check_record(
     if record.budget is None:
         if is_project:
             issues.append(make_issue("budget", "budget_required_for_project"))
+    elif not record.budget.is_finite() or abs(record.budget) >= MAX_BUDGET:
+        issues.append(make_issue("budget", "budget_out_of_range", value=record.budget))
     elif record.budget < 0:
         issues.append(make_issue("budget", "negative_budget", value=record.budget))
 

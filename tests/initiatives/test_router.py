@@ -302,7 +302,10 @@ def test_messages_in_french(
     assert response.json()["issues"][0]["message"] == "Titre : champ obligatoire."
 
 
-@pytest.mark.parametrize("payload", [[1, 2], "text", None, {"partner_code": 5}])
+@pytest.mark.parametrize(
+    "payload",
+    [[1, 2], "text", None, {"partner_code": 5}, body(budget="NaN"), body(budget="1e30")],
+)
 def test_malformed_bodies_are_422(client: TestClient, analyst: dict, payload: Any) -> None:
     response = client.post("/api/initiatives", json=payload, headers=analyst)
     assert response.status_code == 422

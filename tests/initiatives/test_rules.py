@@ -156,6 +156,20 @@ CASES: list[tuple[str, str, InitiativeRecord, InitiativeRecord, bool]] = [
         True,
     ),
     (
+        "budget",
+        "budget_out_of_range",
+        valid_project(budget=Decimal(10**15 - 1)),
+        valid_project(budget=Decimal(10**15)),
+        True,
+    ),
+    (
+        "budget",
+        "budget_out_of_range",
+        valid_project(budget=Decimal("0.01")),
+        valid_project(budget=Decimal("NaN")),
+        True,
+    ),
+    (
         "currency",
         "currency_required_with_budget",
         valid_project(currency="USD"),
