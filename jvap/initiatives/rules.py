@@ -416,6 +416,11 @@ MESSAGES: dict[str, tuple[Severity, str, str]] = {
         "{value!r} is not a known JVAP partner code.",
         "{value!r} n'est pas un code de partenaire du PACV connu.",
     ),
+    "invalid_character": (
+        "error",
+        "{label} contains a NUL character, which cannot be stored.",
+        "{label} contient un caractère NUL, qui ne peut pas être enregistré.",
+    ),
     "duplicate_value": (
         "warning",
         "{label}: {value!r} is given more than once; it is kept once.",
@@ -604,6 +609,11 @@ def check_record(
     _check_duplicates("external_ids", record.external_ids, issues)
     _check_length("website", record.website, issues)
     _check_length("remarks", record.remarks, issues)
+    for key in RECORD_FIELDS:
+        value = getattr(record, key)
+        texts = value if isinstance(value, list) else [value]
+        if any(isinstance(text, str) and "\x00" in text for text in texts):
+            issues.append(make_issue(key, "invalid_character"))
     return issues
 
 

@@ -4,7 +4,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from jvap.initiatives.rules import FIELDS
 
@@ -63,6 +63,23 @@ class InitiativeFilters(BaseModel):
     publication: Publication = Field(
         default="all", description="published, pending (not yet verified) or all"
     )
+
+    @field_validator(
+        "partner", "country", "process", "region", "domain", "priority", "kind", "status", "funder"
+    )
+    @classmethod
+    def _no_nul_in_lists(cls, values: list[str]) -> list[str]:
+        # PostgreSQL cannot compare text with a NUL byte; refuse it rather than fail later.
+        if any("\x00" in value for value in values):
+            raise ValueError("must not contain a NUL character")
+        return values
+
+    @field_validator("q")
+    @classmethod
+    def _no_nul_in_text(cls, value: str | None) -> str | None:
+        if value is not None and "\x00" in value:
+            raise ValueError("must not contain a NUL character")
+        return value
 
 
 class InitiativeQuery(InitiativeFilters):

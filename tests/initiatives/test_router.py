@@ -161,6 +161,8 @@ def test_bad_sort_and_bad_filter_are_422(client: TestClient, analyst: dict) -> N
     assert response.status_code == 422 and response.json()["issues"][0]["field"] == "sort"
     response = client.get("/api/initiatives", params={"active_from": "soon"}, headers=analyst)
     assert response.status_code == 422
+    for params in ({"q": "a\x00b"}, {"country": "S\x00N"}):
+        assert client.get("/api/initiatives", params=params, headers=analyst).status_code == 422
 
 
 def test_focal_point_sees_only_its_partner(client: TestClient, session: Session) -> None:
@@ -304,7 +306,15 @@ def test_messages_in_french(
 
 @pytest.mark.parametrize(
     "payload",
-    [[1, 2], "text", None, {"partner_code": 5}, body(budget="NaN"), body(budget="1e30")],
+    [
+        [1, 2],
+        "text",
+        None,
+        {"partner_code": 5},
+        body(budget="NaN"),
+        body(budget="1e30"),
+        body(title="A\x00B"),
+    ],
 )
 def test_malformed_bodies_are_422(client: TestClient, analyst: dict, payload: Any) -> None:
     response = client.post("/api/initiatives", json=payload, headers=analyst)

@@ -248,6 +248,14 @@ CASES: list[tuple[str, str, InitiativeRecord, InitiativeRecord, bool]] = [
         valid_project(external_ids=["A", "A"]),
         True,
     ),
+    ("title", "invalid_character", valid_project(title="A\tB"), valid_project(title="A\x00"), True),
+    (
+        "funders",
+        "invalid_character",
+        valid_project(funders=["EU"]),
+        valid_project(funders=["E\x00U"]),
+        True,
+    ),
     (
         "website",
         "too_long",
