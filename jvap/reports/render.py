@@ -400,16 +400,29 @@ def initiative_columns(lang: str) -> list[Column]:
     ]
 
 
-class _InitiativeCells:
-    """Maps a query row (INITIATIVE_COLUMNS order) to display values in one language."""
+InitiativeValues = tuple[Any, ...]
 
-    def __init__(self, lang: str) -> None:
-        self.kinds = _codes(KINDS, lang)
-        self.statuses = _codes(STATUSES, lang)
-        self.scopes = _codes(SCOPES, lang)
-        self.publication = {"published": TEXT[lang]["published"], "pending": TEXT[lang]["pending"]}
 
-    def __call__(self, row: Sequence[Any]) -> list[Any]:
+def initiative_values(lang: str) -> Callable[[Sequence[Any]], InitiativeValues]:
+    """Maps a query row (INITIATIVE_COLUMNS order) to display values in one language.
+
+    Text is already neutralised and lists sorted; missing values stay None. This runs once
+    per initiative of a 100k-row report, hence the closure and the inlined checks.
+    """
+    kinds = _codes(KINDS, lang)
+    statuses = _codes(STATUSES, lang)
+    scopes = _codes(SCOPES, lang)
+    publications = {"published": TEXT[lang]["published"], "pending": TEXT[lang]["pending"]}
+    triggers = initiatives_export.FORMULA_TRIGGERS
+
+    def listed(joined: str | None) -> str | None:
+        if not joined:
+            return None
+        if ";" in joined:
+            joined = "; ".join(sorted(joined.split(";")))
+        return "'" + joined if joined.startswith(triggers) else joined
+
+    def values(row: Sequence[Any]) -> InitiativeValues:
         (
             initiative_id,
             partner,
@@ -428,30 +441,26 @@ class _InitiativeCells:
             funders,
             publication,
         ) = row
-        return [
+        return (
             format_ref(initiative_id),
             partner,
-            self.kinds.get(kind, kind),
-            title,
-            self.statuses.get(status, status),
+            kinds.get(kind, kind),
+            "'" + title if title.startswith(triggers) else title,
+            statuses.get(status, status),
             start,
             end,
-            self.scopes.get(scope, scope),
-            _sorted_list(countries),
-            _sorted_list(domains),
-            _sorted_list(priorities),
+            scopes.get(scope, scope),
+            listed(countries),
+            listed(domains),
+            listed(priorities),
             budget,
-            currency or "",
+            currency,
             budget_eur,
-            _sorted_list(funders),
-            self.publication.get(publication, publication),
-        ]
+            listed(funders),
+            publications.get(publication, publication),
+        )
 
-
-def _sorted_list(joined: str | None) -> str:
-    if not joined:
-        return ""
-    return "; ".join(sorted(joined.split(";")))
+    return values
 
 
 @dataclass(frozen=True, slots=True)
@@ -569,16 +578,35 @@ def write_initiatives_csv(
     progress: Progress_ | None = None,
 ) -> int:
     """The initiatives list as CSV, written batch by batch (constant memory)."""
-    columns = initiative_columns(lang)
-    kinds = [c.kind for c in columns]
-    cells = _InitiativeCells(lang)
+    values = initiative_values(lang)
     text, writer = _csv_writer(target)
-    writer.writerow([c.header for c in columns])
+    writer.writerow([c.header for c in initiative_columns(lang)])
     written = 0
-    for batch in batches:
-        writer.writerows(
-            [_csv_value(v, k) for v, k in zip(cells(row), kinds, strict=True)] for row in batch
+
+    def line(row: Sequence[Any]) -> tuple[Any, ...]:
+        (ref, partner, kind, title, status, start, end, scope, countries, domains, priorities,
+         budget, currency, budget_eur, funders, publication) = values(row)  # fmt: skip
+        return (
+            ref,
+            partner,
+            kind,
+            title,
+            status,
+            start.isoformat() if start else "",
+            end.isoformat() if end else "",
+            scope,
+            countries,
+            domains,
+            priorities,
+            f"{budget:.2f}" if budget is not None else "",
+            currency,
+            f"{budget_eur:.2f}" if budget_eur is not None else "",
+            funders,
+            publication,
         )
+
+    for batch in batches:
+        writer.writerows(map(line, batch))
         written += len(batch)
         if progress:
             progress(len(batch))
@@ -896,24 +924,42 @@ def _initiatives_sheet(
     sheet.set_row(0, 30)
     for col, column in enumerate(columns):
         sheet.write_string(0, col, column.header, formats.header)
-    cells = _InitiativeCells(lang)
-    # Bound methods hoisted out of the loop: this is the hot path of a 100k-row report.
-    write_string, write_number = sheet.write_string, sheet.write_number
-    kinds = [c.kind for c in columns]
+    values = initiative_values(lang)
+    # The hot path of a 100k-row report: bound methods hoisted, one call per non-empty cell.
+    text, number = sheet.write_string, sheet.write_number
+    epoch = EXCEL_EPOCH.toordinal()
     row = 0
     for batch in batches:
         for record in batch:
             row += 1
-            for col, value in enumerate(cells(record)):
-                if value is None or value == "":
-                    continue
-                kind = kinds[col]
-                if kind == "text":
-                    write_string(row, col, neutralise(value))
-                elif kind == "date":
-                    write_number(row, col, float((value - EXCEL_EPOCH).days))
-                else:
-                    write_number(row, col, float(value))
+            (ref, partner, kind, title, status, start, end, scope, countries,
+             domains, priorities, budget, currency, budget_eur, funders,
+             publication) = values(record)  # fmt: skip
+            text(row, 0, ref)
+            text(row, 1, partner)
+            text(row, 2, kind)
+            text(row, 3, title)
+            text(row, 4, status)
+            if start is not None:
+                number(row, 5, start.toordinal() - epoch)
+            if end is not None:
+                number(row, 6, end.toordinal() - epoch)
+            text(row, 7, scope)
+            if countries:
+                text(row, 8, countries)
+            if domains:
+                text(row, 9, domains)
+            if priorities:
+                text(row, 10, priorities)
+            if budget is not None:
+                number(row, 11, budget)
+            if currency:
+                text(row, 12, currency)
+            if budget_eur is not None:
+                number(row, 13, budget_eur)
+            if funders:
+                text(row, 14, funders)
+            text(row, 15, publication)
         if progress:
             progress(len(batch))
     sheet.freeze_panes(1, 1)
