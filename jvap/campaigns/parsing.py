@@ -167,8 +167,10 @@ def sniff_format(content: bytes) -> str | None:
     return None
 
 
-_FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
-_SHEET_DATA_END = re.compile(rb"</(?:\w+:)?sheetData>")
+_SHEET_DATA_END = re.compile(rb"</\w+:sheetData>")
+# A formula cell holds an <f> element (no other sheet-data tag starts with "f"), possibly
+# namespace-prefixed (<x:f>).
+_FORMULA_TOKENS = (b":f>", b":f ", b":f/")
 _ODS_FORMULA = re.compile(rb"table:formula=")
 _OVERLAP = 64
 
@@ -215,11 +217,16 @@ def _scan_members(archive: zipfile.ZipFile, max_uncompressed: int, fmt: str) -> 
                     continue
                 window = tail + chunk
                 if is_sheet:
-                    end = _SHEET_DATA_END.search(window)
-                    if end is not None:
-                        window = window[: end.start()]
+                    end = window.find(b"</sheetData>")
+                    if end < 0 and b":sheetData>" in window:
+                        found_end = _SHEET_DATA_END.search(window)
+                        end = found_end.start() if found_end else -1
+                    if end >= 0:
+                        window = window[:end]
                         in_data = False
-                    found = _FORMULA_TAG.search(window) is not None
+                    # Plain substring tests are much faster than a regex over sheet XML; a
+                    # false positive only costs the exact search below.
+                    found = b"<f" in window or any(token in window for token in _FORMULA_TOKENS)
                 else:
                     found = _ODS_FORMULA.search(window) is not None
                 tail = window[-_OVERLAP:]

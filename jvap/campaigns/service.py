@@ -29,6 +29,7 @@ from jvap.errors import BadRequest, Conflict, InvalidInput, NotFound
 from jvap.initiatives import service as initiatives_service
 from jvap.initiatives.models import Initiative, parse_ref
 from jvap.initiatives.rules import FIELDS
+from jvap.kit.memory import paused_gc
 from jvap.reference import service as reference_service
 from jvap.reference.models import Partner, Process, ProcessMembership
 
@@ -325,28 +326,30 @@ def receive_submission(
     session.add(submission)
     session.flush()
 
-    result, parsed = _check_upload(
-        session,
-        content,
-        campaign=campaign,
-        partner_code=partner_code,
-        max_uncompressed=max_uncompressed,
-    )
-    issues = sorted(result.issues, key=_sort_key)
-    submission.report = {
-        "format": parsed.format,
-        "sheet": parsed.sheet,
-        "metadata": parsed.metadata,
-        "summary": result.summary(),
-        "issues": [issue.to_record() for issue in issues],
-        "diff": result.diff(),
-    }
+    with paused_gc():
+        result, parsed = _check_upload(
+            session,
+            content,
+            campaign=campaign,
+            partner_code=partner_code,
+            max_uncompressed=max_uncompressed,
+        )
+        issues = sorted(result.issues, key=_sort_key)
+        submission.report = {
+            "format": parsed.format,
+            "sheet": parsed.sheet,
+            "metadata": parsed.metadata,
+            "summary": result.summary(),
+            "issues": [issue.to_record() for issue in issues],
+            "diff": result.diff(),
+        }
     superseded: list[int] = []
     if result.errors:
         submission.status = "invalid"
     else:
         submission.status = "pending_review"
-        submission.change_set = result.change_set()
+        with paused_gc():
+            submission.change_set = result.change_set()
         for previous in session.scalars(
             select(Submission).where(
                 Submission.assignment_id == assignment.id,
@@ -533,7 +536,7 @@ def accept_submission(
         for item in change_set.get("changed", [])
     ]
     # A savepoint, so that a failure part-way leaves the caller's transaction as it was.
-    with session.begin_nested():
+    with paused_gc(), session.begin_nested():
         created = initiatives_service.create_initiatives(
             session,
             new_items,

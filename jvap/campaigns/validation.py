@@ -270,18 +270,15 @@ def record_to_json(record: InitiativeRecord) -> dict[str, Any]:
 
 
 def record_from_json(data: Mapping[str, Any]) -> InitiativeRecord:
-    values: dict[str, Any] = {}
-    for key in RECORD_FIELDS:
-        value = data.get(key)
-        if value is not None and FIELDS[key].type == "date":
-            value = date.fromisoformat(value)
-        elif value is not None and FIELDS[key].type == "decimal":
-            value = Decimal(value)
-        elif key == "gender_marker" and value is not None:
-            value = int(value)
-        elif isinstance(value, list):
-            value = list(value)
-        values[key] = value if value is not None else ([] if _is_list(key) else None)
+    values = {key: data[key] for key in RECORD_FIELDS if data.get(key) is not None}
+    for key in DATE_FIELDS:
+        if key in values:
+            values[key] = date.fromisoformat(values[key])
+    for key in DECIMAL_FIELDS:
+        if key in values:
+            values[key] = Decimal(values[key])
+    if "gender_marker" in values:
+        values["gender_marker"] = int(values["gender_marker"])
     return InitiativeRecord(**values)
 
 
