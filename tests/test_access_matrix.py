@@ -242,6 +242,16 @@ MATRIX: dict[tuple[str, str], Case] = {
     # Portal pages: anonymous visitors are sent to sign in (303); refusals are pages too.
     ("GET", "/login"): Case(everyone(303, anonymous=200)),
     ("GET", "/language/{lang}"): Case(everyone(303), url=lambda w: "/language/fr"),
+    ("GET", "/accept-invitation"): Case(everyone(200), query={"token": "any"}),
+    ("POST", "/accept-invitation"): Case(
+        everyone(303),
+        data=lambda w: {
+            "token": w.values["invitation"],
+            "password": PASSWORD,
+            "csrf_token": "pre-session",
+        },
+        cookies={"jvap_csrf": "pre-session"},
+    ),
     ("GET", "/partners/{partner}"): Case(page(PARTNER_PAGES, 200)),
     ("GET", "/partners/{partner}/campaigns/{code}"): Case(page(PARTNER_PAGES, 200)),
     ("GET", "/partners/{partner}/campaigns/{code}/questionnaire.xlsx"): Case(

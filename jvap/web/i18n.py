@@ -48,6 +48,17 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Too many failed attempts: try again in 15 minutes.",
         "Trop de tentatives échouées : réessayez dans 15 minutes.",
     ),
+    "password_set": (
+        "Your password is set: sign in with it.",
+        "Votre mot de passe est enregistré : connectez-vous avec lui.",
+    ),
+    "invitation_title": ("Choose your password", "Choisissez votre mot de passe"),
+    "invitation_intro": (
+        "You were invited to jvap. Choose a password of at least 10 characters.",
+        "Vous avez été invité·e sur jvap. Choisissez un mot de passe d'au moins 10 caractères.",
+    ),
+    "new_password": ("New password", "Nouveau mot de passe"),
+    "set_password": ("Set my password", "Enregistrer mon mot de passe"),
     # errors
     "error_title": ("Something went wrong", "Une erreur s'est produite"),
     "error_400": (

@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from jvap.accounts import service as accounts_service
 from jvap.accounts.models import User
 from jvap.campaigns import service as campaigns_service
 from jvap.initiatives.models import Initiative
@@ -417,3 +418,37 @@ def test_static_files_are_served_by_jvap(client: TestClient) -> None:
         assert response.status_code == 200, asset
     assert "http://" not in page.replace("http://www.w3.org", "")
     assert "https://" not in page
+
+
+def test_an_invitation_link_leads_to_choosing_a_password(
+    client: TestClient, session: Session, world: World
+) -> None:
+    _, _, token = accounts_service.invite_user(
+        session,
+        actor=world.users["admin"],
+        email="invited@test.example",
+        name="Invited",
+        role="manager",
+    )
+    page = client.get("/accept-invitation", params={"token": token})
+    assert page.status_code == 200
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert csrf is not None
+    form = {"token": token, "csrf_token": csrf.group(1)}
+    short = client.post("/accept-invitation", data={**form, "password": "short"})
+    assert short.status_code == 422
+    assert 'id="password-problem"' in short.text
+    forged = client.post(
+        "/accept-invitation", data={**form, "password": PASSWORD, "csrf_token": "forged"}
+    )
+    assert forged.status_code == 403
+    done = client.post(
+        "/accept-invitation", data={**form, "password": PASSWORD}, follow_redirects=False
+    )
+    assert done.headers["location"] == "/login?notice=password_set"
+    assert "Your password is set" in client.get(done.headers["location"]).text
+    used = client.post("/accept-invitation", data={**form, "password": PASSWORD})
+    assert used.status_code == 404
+    invited = accounts_service.get_user_by_email(session, "invited@test.example")
+    sign_in(client, invited)
+    assert client.get("/", follow_redirects=False).headers["location"] == "/dashboard"
