@@ -592,8 +592,8 @@ def write_initiatives_csv(
             kind,
             title,
             status,
-            start.isoformat() if start else "",
-            end.isoformat() if end else "",
+            _iso(start),
+            _iso(end),
             scope,
             countries,
             domains,
@@ -612,6 +612,16 @@ def write_initiatives_csv(
             progress(len(batch))
     _finish(text)
     return written
+
+
+def _iso(day: date | str | None) -> str:
+    if day is None:
+        return ""
+    return day if isinstance(day, str) else day.isoformat()
+
+
+def _serial_day(day: date | str, epoch: int) -> int:
+    return (date.fromisoformat(day) if isinstance(day, str) else day).toordinal() - epoch
 
 
 def write_progress_csv(target: IO[bytes], report: ProgressReport, *, lang: str) -> int:
@@ -941,9 +951,9 @@ def _initiatives_sheet(
             text(row, 3, title)
             text(row, 4, status)
             if start is not None:
-                number(row, 5, start.toordinal() - epoch)
+                number(row, 5, _serial_day(start, epoch))
             if end is not None:
-                number(row, 6, end.toordinal() - epoch)
+                number(row, 6, _serial_day(end, epoch))
             text(row, 7, scope)
             if countries:
                 text(row, 8, countries)
