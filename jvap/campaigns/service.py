@@ -292,13 +292,15 @@ def receive_submission(
         access.check_partner(user, partner_code)
     campaign = get_campaign(session, campaign_code)
     assignment = get_assignment(session, campaign=campaign, partner_code=partner_code)
-    if campaign.status != "open":
-        when = f" on {campaign.closes_on:%Y-%m-%d}" if campaign.status == "closed" else ""
-        state = "closed" + when if campaign.status == "closed" else "not open yet"
+    if campaign.status == "closed":
         raise Conflict(
-            f"campaign {campaign.code} is {state}: uploads are no longer accepted"
-            if campaign.status == "closed"
-            else f"campaign {campaign.code} is {state}: uploads open on {campaign.opens_on}"
+            f"campaign {campaign.code} is closed: uploads are no longer accepted (the deadline "
+            f"was {campaign.closes_on:%Y-%m-%d}); contact the follow-up team"
+        )
+    if campaign.status != "open":
+        raise Conflict(
+            f"campaign {campaign.code} is not open yet: uploads open on "
+            f"{campaign.opens_on:%Y-%m-%d}"
         )
     digest = hashlib.sha256(content).hexdigest()
     latest = session.scalar(
@@ -315,7 +317,7 @@ def receive_submission(
         uploaded_by_id=user.id if user is not None else None,
         channel=channel,
         filename=(filename or "upload")[:255],
-        content_type=(content_type or None) and content_type[:100],
+        content_type=content_type[:100] if content_type else None,
         size_bytes=len(content),
         sha256=digest,
         raw=content,

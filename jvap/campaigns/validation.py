@@ -26,7 +26,7 @@ from jvap.campaigns.normalise import (
     suggest,
 )
 from jvap.campaigns.parsing import TEMPLATE_MARK, ParsedFile, RawRow
-from jvap.initiatives.models import parse_ref
+from jvap.initiatives.models import format_ref, parse_ref
 from jvap.initiatives.rules import (
     FIELDS,
     RECORD_FIELDS,
@@ -591,15 +591,9 @@ def validate(
         result.issues.extend(row_issues)
 
     result.not_reported = [
-        stored[i].ref if i in stored else _ref(i) for i in sorted(set(partner_ids) - reported)
+        stored[i].ref if i in stored else format_ref(i) for i in sorted(set(partner_ids) - reported)
     ]
     return result
-
-
-def _ref(initiative_id: int) -> str:
-    from jvap.initiatives.models import format_ref
-
-    return format_ref(initiative_id)
 
 
 def _read_column(
