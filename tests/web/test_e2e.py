@@ -18,7 +18,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
 
 from jvap.demo import DEMO_PASSWORD
 from tests.databases import scratch_database
@@ -148,6 +148,9 @@ class Shots:
 
     def __init__(self) -> None:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        # A previous run's pictures would mix with this run's numbers.
+        for old in SCREENSHOTS.glob("[0-9][0-9]-*.png"):
+            old.unlink()
         self.count = 0
 
     def take(self, page: Page, name: str) -> None:
@@ -202,6 +205,10 @@ def test_focal_point_uploads_analyst_accepts_dashboard_changes(
     server: str, page: Page, tmp_path: Path
 ) -> None:
     shots = Shots()
+    # Script errors and refused resources (the pages' security policy) show up here.
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
 
     # The analyst notes the dashboard's count before anything is submitted.
     sign_in(page, server, "analyst@jvap.example")
@@ -247,7 +254,27 @@ def test_focal_point_uploads_analyst_accepts_dashboard_changes(
     corrected = tmp_path / "answers-corrected.xlsx"
     _append_row(questionnaire, corrected, {**NEW_PROJECT, "end_date": date(2024, 4, 30)})
     page.get_by_role("link", name="Back to the campaign").click()
-    _upload(page, corrected)
+    # Hold the upload on its way to the server, to see the progress indicator at work.
+    held: list[Route] = []
+
+    def hold(route: Route) -> None:
+        held.append(route)
+
+    page.route("**/upload", hold)
+    page.locator("#file").set_input_files(str(corrected))
+    with page.expect_request(re.compile(r"/upload$")) as sent:
+        page.get_by_role("button", name="Upload and submit").click()
+    assert sent.value.resource_type == "xhr"  # the script's XMLHttpRequest, not the plain form
+    expect(page.locator(".upload-progress")).to_be_visible()
+    expect(page.locator("[data-progress-text]")).not_to_be_empty()
+    shots.take(page, "uploading")
+    for _ in range(100):
+        if held:
+            break
+        page.wait_for_timeout(100)
+    held[0].continue_()
+    page.unroute("**/upload")
+    page.wait_for_url(re.compile(r"/submissions/\d+$"))
     expect(page.locator("#submission-status")).to_have_text("Waiting for review")
     expect(page.locator("#count-new")).to_have_text("1")
     expect(page.get_by_role("status").first).to_contain_text("Submitted")
@@ -304,6 +331,8 @@ def test_focal_point_uploads_analyst_accepts_dashboard_changes(
         page.get_by_role("link", name=re.compile(r"Toutes les initiatives \(CSV\)")).click()
     assert report.value.suggested_filename.endswith(".csv")
     shots.take(page, "dashboard-manager-fr")
+    # The refused page (403) logs its status as a console error; nothing else may.
+    assert [p for p in problems if "403" not in p] == []
 
 
 def test_pages_fit_a_phone_screen(server: str, browser: Browser) -> None:

@@ -412,7 +412,11 @@ def test_the_dashboard_has_every_chart_with_a_data_table(client: TestClient, wor
 
 
 def test_static_files_are_served_by_jvap(client: TestClient) -> None:
-    page = client.get("/login").text
+    response = client.get("/login")
+    # Only jvap's own files may load in the pages.
+    assert "default-src 'self'" in response.headers["content-security-policy"]
+    assert response.headers["cache-control"] == "no-store"
+    page = response.text
     for asset in re.findall(r'(?:href|src)="(/static/[^"?]+)', page):
         response = client.get(asset)
         assert response.status_code == 200, asset

@@ -12,6 +12,8 @@
       var text = box.querySelector("[data-progress-text]");
       var button = form.querySelector("button[type=submit]");
       box.hidden = false;
+      bar.value = 0;
+      text.textContent = box.dataset.uploading;
       if (button) button.disabled = true;
       var xhr = new XMLHttpRequest();
       xhr.open("POST", form.action);
