@@ -208,13 +208,6 @@ def _initial_changes(record: InitiativeRecord) -> dict[str, list[Any]]:
     return changes
 
 
-def validate_records(
-    records: Sequence[InitiativeRecord], snapshot: ReferenceSnapshot, *, is_new: bool
-) -> list[list[RuleIssue]]:
-    """Issues of each record (normalised first, as it would be stored)."""
-    return [check_record(normalize_record(r), snapshot, is_new=is_new) for r in records]
-
-
 def create_initiatives(
     session: Session,
     items: list[tuple[str, InitiativeRecord]],

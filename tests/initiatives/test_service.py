@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from jvap.errors import Conflict, InvalidInput, NotFound
 from jvap.initiatives import service
 from jvap.initiatives.models import Initiative, InitiativeFunder, InitiativeRevision
-from jvap.initiatives.rules import InitiativeRecord
+from jvap.initiatives.rules import InitiativeRecord, diff_records, record_from_initiative
 from tests.factories import make_user
 
 
@@ -178,3 +178,17 @@ def test_refs_are_never_reused(session: Session) -> None:
     session.execute(delete(Initiative).where(Initiative.id == ids[-1]))
     (new_id,) = service.create_initiatives(session, [("SEN", record())], user_id=None)
     assert new_id > ids[-1]
+
+
+def test_record_from_initiative_matches_the_set_based_read(session: Session) -> None:
+    (initiative_id,) = service.create_initiatives(
+        session,
+        [("SEN", record(countries=["SEN", "MLI"], external_ids=["IATI-1"], gender_marker=2))],
+        user_id=None,
+    )
+    initiative = session.get(Initiative, initiative_id)
+    assert initiative is not None
+    from_orm = record_from_initiative(initiative)
+    from_rows = service.load_records(session, ids=[initiative_id])[initiative_id].record
+    assert diff_records(from_orm, from_rows) == {}
+    assert from_orm.countries == ["MLI", "SEN"] and from_orm.funders[0] == "European Union"
