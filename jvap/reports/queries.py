@@ -16,6 +16,7 @@ from sqlalchemy import (
     exists,
     func,
     literal,
+    or_,
     select,
     text,
     type_coerce,
@@ -128,8 +129,18 @@ def process_pairs() -> Subquery:
 
 
 def _involves(process: str) -> ColumnElement[bool]:
-    pairs = process_pairs()
-    return Initiative.id.in_(select(pairs.c.initiative_id).where(pairs.c.key == process))
+    """The initiative involves `process` (same definition as process_pairs)."""
+    members = _current_members().where(ProcessMembership.process_code == process).subquery()
+    member_countries = select(Partner.country_iso3).join(
+        members, members.c.partner_code == Partner.code
+    )
+    return or_(
+        Initiative.partner_code.in_(select(members.c.partner_code)),
+        exists().where(
+            InitiativeCountry.initiative_id == Initiative.id,
+            InitiativeCountry.country_iso3.in_(member_countries),
+        ),
+    )
 
 
 def conditions(scope: Scope) -> list[ColumnElement[bool]]:
@@ -300,9 +311,6 @@ def _measures(chg: Any, years: Sequence[int]) -> list[ColumnElement[Any]]:
     ]
     columns.append(tally(Initiative.start_date.is_(None)).label(year_column(None)))
     return columns
-
-
-ADDITIVE = tuple(c for c in COUNT_COLUMNS if not c.startswith("shared_"))
 
 
 def measure_columns(years: Sequence[int]) -> list[str]:

@@ -31,24 +31,31 @@ from jvap.reports.schemas import (
 ProgressCallback = Callable[[int], None]
 # Dimensions that list every reference row, even with no initiative (gaps stay visible).
 LIST_ALL = ("regions", "processes", "domains", "priorities")
-REPORTS = ("summary", "initiatives", "progress")
 
 
 def _start_of(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
 
 
-def _check_filters(session: Session, filters: SummaryFilters) -> None:
-    issues = []
-    for field, model, value in (
-        ("process", Process, filters.process),
-        ("region", Region, filters.region),
-        ("domain", Domain, filters.domain),
-    ):
-        if value is not None and session.get(model, value) is None:
-            issues.append(
-                {"field": field, "code": "unknown", "message": f"unknown {field} {value!r}"}
-            )
+def _check_filters(session: Session, filters: SummaryFilters, campaigns: pd.DataFrame) -> None:
+    """Every unknown filter value at once, as one InvalidInput."""
+    issues = [
+        {"field": field, "code": "unknown", "message": f"unknown {field} {value!r}"}
+        for field, model, value in (
+            ("process", Process, filters.process),
+            ("region", Region, filters.region),
+            ("domain", Domain, filters.domain),
+        )
+        if value is not None and session.get(model, value) is None
+    ]
+    if filters.campaign is not None and filters.campaign not in set(campaigns["code"]):
+        issues.append(
+            {
+                "field": "campaign",
+                "code": "unknown",
+                "message": f"unknown campaign {filters.campaign!r}",
+            }
+        )
     if issues:
         raise InvalidInput("unknown filter value", issues=issues)
 
@@ -63,23 +70,11 @@ def resolve(
     filter, the selected campaign is the latest one opened on or before the as-of date
     (today by default).
     """
-    _check_filters(session, filters)
     campaigns = queries.campaigns(session)
+    _check_filters(session, filters, campaigns)
     selected = None
     if filters.campaign is not None:
-        match = campaigns[campaigns["code"] == filters.campaign]
-        if match.empty:
-            raise InvalidInput(
-                "unknown filter value",
-                issues=[
-                    {
-                        "field": "campaign",
-                        "code": "unknown",
-                        "message": f"unknown campaign {filters.campaign!r}",
-                    }
-                ],
-            )
-        selected = match.iloc[0]
+        selected = campaigns[campaigns["code"] == filters.campaign].iloc[0]
     else:
         reference_day = filters.as_of or datetime.now(UTC).date()
         opened = campaigns[campaigns["opens_on"] <= reference_day]
@@ -116,23 +111,23 @@ def resolve(
 
 
 def _counts(record: Any, years: list[int], with_change: bool) -> dict[str, Any]:
-    by_year = {str(y): int(record[queries.year_column(y)]) for y in years}
-    unknown = int(record[queries.year_column(None)])
+    by_year = {str(y): round(record[queries.year_column(y)]) for y in years}
+    unknown = round(record[queries.year_column(None)])
     if unknown:
         by_year["unknown"] = unknown
     return {
-        "initiatives": int(record["initiatives"]),
-        "projects": int(record["kind_project"]),
-        "policies": int(record["kind_policy"]),
-        "by_status": {s: int(record[f"status_{s}"]) for s in queries.STATUSES},
+        "initiatives": round(record["initiatives"]),
+        "projects": round(record["kind_project"]),
+        "policies": round(record["kind_policy"]),
+        "by_status": {s: round(record[f"status_{s}"]) for s in queries.STATUSES},
         "budget_eur": round(float(record["budget_eur"]), 2),
-        "projects_without_budget": int(record["budget_missing"]),
-        "partners_reporting": int(record["partners_reporting"]),
+        "projects_without_budget": round(record["budget_missing"]),
+        "partners_reporting": round(record["partners_reporting"]),
         "by_start_year": by_year,
         "change": ChangeCounts(
-            new=int(record["change_new"]),
-            updated=int(record["change_updated"]),
-            completed=int(record["change_completed"]),
+            new=round(record["change_new"]),
+            updated=round(record["change_updated"]),
+            completed=round(record["change_completed"]),
         )
         if with_change
         else None,

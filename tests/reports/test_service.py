@@ -207,7 +207,7 @@ def test_unknown_filter_values_are_invalid_input(session: Session, dataset: Data
     with pytest.raises(InvalidInput) as caught:
         summarise(session, "domains", process="XX", domain="D9", campaign="1999")
     fields = {issue["field"] for issue in caught.value.issues}
-    assert fields == {"process", "domain"}
+    assert fields == {"process", "domain", "campaign"}
 
 
 def test_country_detail(session: Session, dataset: Dataset) -> None:
