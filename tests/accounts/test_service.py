@@ -6,8 +6,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from jvap.accounts import service
-from jvap.errors import BadRequest, Conflict, NotFound, Unauthorized
+from jvap.accounts import lockout, service
+from jvap.accounts.models import SignInAttempt
+from jvap.errors import BadRequest, Conflict, NotFound, TooManyRequests, Unauthorized
 from tests.factories import make_user
 
 
@@ -75,3 +76,19 @@ def test_missing_token_is_unauthorized_in_the_error_shape(client: TestClient) ->
     response = client.get("/test-protected")
     assert response.status_code == 401
     assert response.json()["error"] == "unauthorized"
+
+
+def test_many_failures_from_one_address_lock_every_email_there(session: Session) -> None:
+    now = datetime.now(UTC)
+    session.add_all(
+        SignInAttempt(email=f"u{n}@x.example", ip_address="10.0.0.9", outcome="failure", at=now)
+        for n in range(lockout.MAX_FAILURES_PER_ADDRESS)
+    )
+    session.flush()
+    until = service.sign_in_locked_until(session, email="new@x.example", ip_address="10.0.0.9")
+    assert until is not None and until > now
+    assert (
+        service.sign_in_locked_until(session, email="new@x.example", ip_address="10.0.0.8") is None
+    )
+    with pytest.raises(TooManyRequests):
+        service.sign_in(session, email="new@x.example", password="whatever", ip_address="10.0.0.9")
