@@ -24,7 +24,7 @@ from jvap.reports.schemas import (
     SummaryRow,
 )
 
-Progress_ = Callable[[int], None]
+ProgressCallback = Callable[[int], None]
 EXCEL_EPOCH = date(1899, 12, 30)
 DIMENSION_ORDER = ("countries", "regions", "processes", "domains", "priorities")
 
@@ -575,7 +575,7 @@ def write_initiatives_csv(
     batches: Iterable[Sequence[Sequence[Any]]],
     *,
     lang: str,
-    progress: Progress_ | None = None,
+    progress: ProgressCallback | None = None,
 ) -> int:
     """The initiatives list as CSV, written batch by batch (constant memory)."""
     values = initiative_values(lang)
@@ -778,7 +778,9 @@ def _summary_sheet(
     ):
         row += 1
         _text_row(sheet, row, [t[key], value or t["none"]])
-    total = any_summary.total
+    # Key figures come from the domain breakdown: every initiative has at least one domain,
+    # whereas continental ones have no country and some have no priority.
+    total = summaries.get("domains", any_summary).total
     row += 2
     sheet.write_string(row, 0, t["key_figures"], formats.bold)
     figures: list[tuple[str, Any, str]] = [
@@ -811,7 +813,6 @@ def _summary_sheet(
         since = window.since.isoformat() if window.since else "…"
         span = f"{window.previous_campaign or '—'} → {window.campaign}: {since} – {window.until}"
         _text_row(sheet, row, [t["window"], span])
-    # The totals of the "Domains" breakdown here cover every initiative with a domain.
     row += 2
     sheet.write_string(row, 0, t["double_counting"], formats.bold)
     row += 1
@@ -924,7 +925,7 @@ def _initiatives_sheet(
     batches: Iterable[Sequence[Sequence[Any]]],
     *,
     lang: str,
-    progress: Progress_ | None,
+    progress: ProgressCallback | None,
 ) -> int:
     t = TEXT[lang]
     sheet = book.add_worksheet(t["sheet.initiatives"])
@@ -985,7 +986,7 @@ def write_summary_xlsx(
     initiatives: Iterable[Sequence[Sequence[Any]]],
     lang: str,
     generated_at: datetime,
-    progress: Progress_ | None = None,
+    progress: ProgressCallback | None = None,
 ) -> int:
     """The programme managers' workbook: summary, one sheet per breakdown, gaps, the list."""
     book = _workbook(target)
@@ -1007,7 +1008,7 @@ def write_initiatives_xlsx(
     batches: Iterable[Sequence[Sequence[Any]]],
     *,
     lang: str,
-    progress: Progress_ | None = None,
+    progress: ProgressCallback | None = None,
 ) -> int:
     book = _workbook(target)
     written = _initiatives_sheet(book, _Formats(book), batches, lang=lang, progress=progress)

@@ -87,7 +87,9 @@ def sheet(content: bytes, name: str) -> list[list[Any]]:
     return CalamineWorkbook.from_filelike(io.BytesIO(content)).get_sheet_by_name(name).to_python()
 
 
-@pytest.mark.parametrize("dimension", ["countries", "regions", "processes", "domains", "priorities"])
+@pytest.mark.parametrize(
+    "dimension", ["countries", "regions", "processes", "domains", "priorities"]
+)
 def test_workbook_matches_the_summary_api(
     client: TestClient, dataset: Dataset, manager: dict[str, str], dimension: str
 ) -> None:
@@ -173,6 +175,16 @@ def test_progress_report_matches_the_campaign_progress(
     csv_response = client.get(
         "/api/reports/progress", params={"campaign": "2025", "format": "csv"}, headers=manager
     )
-    assert len(csv_response.content.decode("utf-8-sig").splitlines()) == 1 + len(
-        progress.partners
-    )
+    assert len(csv_response.content.decode("utf-8-sig").splitlines()) == 1 + len(progress.partners)
+
+
+def test_workbook_summary_sheet_counts_every_initiative_once(
+    client: TestClient, dataset: Dataset, manager: dict[str, str]
+) -> None:
+    content = client.get("/api/reports/summary", headers=manager).content
+    lines = {line[0]: line[1:] for line in sheet(content, "Summary") if line[0]}
+    # Seven published initiatives, I5 (continental) included; budgets once each.
+    assert lines["Initiatives"][0] == 7
+    assert lines["Budget (EUR)"][0] == 7_450_000
+    assert lines["Countries"][:4] == [8, 6, 1, 1]  # sum of rows, distinct, several, outside
+    assert lines["Processes"][:4] == [8, 6, 2, 1]
