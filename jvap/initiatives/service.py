@@ -674,12 +674,13 @@ def _order_by(sort: str) -> list[Any]:
             ],
         )
     column = SORT_COLUMNS[key]
-    # NULLs last either way, and the id breaks ties so that pages never overlap.
-    ordered = column.desc() if descending else column.asc()
-    tie = Initiative.id.desc() if descending else Initiative.id.asc()
     if key == "ref":
-        return [ordered]
-    return [column.is_(None), ordered, tie]
+        return [column.desc() if descending else column.asc()]
+    # NULLs last either way (written as NULLS LAST, which an index can serve, unlike a
+    # computed "IS NULL" key), and the id breaks ties so that pages never overlap.
+    if descending:
+        return [column.desc().nulls_last(), Initiative.id.desc()]
+    return [column.asc().nulls_last(), Initiative.id.asc()]
 
 
 def filtered_ids(
