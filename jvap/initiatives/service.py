@@ -554,9 +554,9 @@ class _Conditions:
     sets: list[Select[Any]]
 
     def where(self) -> list[ColumnElement[bool]]:
-        if not self.sets:
-            return self.rows
-        return [*self.rows, Initiative.id.in_(self.ids())]
+        # One IN per set (not IN of their INTERSECT): SQLite then probes rows through the
+        # smallest list and checks the others by lookup.
+        return [*self.rows, *(Initiative.id.in_(ids) for ids in self.sets)]
 
     def ids(self) -> Any:
         return self.sets[0] if len(self.sets) == 1 else intersect(*self.sets)
