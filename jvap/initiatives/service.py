@@ -550,27 +550,33 @@ class _Conditions:
     """Filters split by where they are answered: on initiative rows, or by link tables."""
 
     rows: list[ColumnElement[bool]]
-    # Each a SELECT of distinct initiative ids; an initiative must be in all of them.
+    # Each a SELECT of initiative ids (repeats possible); an initiative must be in all.
     sets: list[Select[Any]]
+    # Whether each set can list an initiative more than once.
+    repeats: list[bool]
 
     def where(self) -> list[ColumnElement[bool]]:
         # One IN per set (not IN of their INTERSECT): SQLite then probes rows through the
-        # smallest list and checks the others by lookup.
+        # smallest list and checks the others by lookup. IN ignores repeats by itself.
         return [*self.rows, *(Initiative.id.in_(ids) for ids in self.sets)]
 
     def ids(self) -> Any:
-        return self.sets[0] if len(self.sets) == 1 else intersect(*self.sets)
+        """The matching ids, each once (INTERSECT removes repeats; one set needs DISTINCT)."""
+        if len(self.sets) > 1:
+            return intersect(*self.sets)
+        return self.sets[0].distinct() if self.repeats[0] else self.sets[0]
 
 
 def _filter_conditions(session: Session, filters: InitiativeFilters) -> _Conditions:
     where: list[ColumnElement[bool]] = []
     sets: list[Select[Any]] = []
+    repeats: list[bool] = []
 
     def linked(model: Any, condition: ColumnElement[bool], *, unique: bool) -> None:
         # Answered from the (value, initiative_id) index alone. One value of a set-like
-        # field matches an initiative at most once; anything else needs DISTINCT.
-        query = select(model.initiative_id).where(condition)
-        sets.append(query if unique else query.distinct())
+        # field matches an initiative at most once; several values may match it twice.
+        sets.append(select(model.initiative_id).where(condition))
+        repeats.append(not unique)
 
     if filters.partner:
         where.append(Initiative.partner_code.in_([p.upper() for p in filters.partner]))
@@ -633,7 +639,7 @@ def _filter_conditions(session: Session, filters: InitiativeFilters) -> _Conditi
                 Initiative.description.icontains(text, autoescape=True),
             )
         )
-    return _Conditions(where, sets)
+    return _Conditions(where, sets, repeats)
 
 
 def _visibility_conditions(visibility: Visibility) -> list[ColumnElement[bool]]:
