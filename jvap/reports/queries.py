@@ -145,7 +145,10 @@ def _involves(process: str) -> ColumnElement[bool]:
 
 def conditions(scope: Scope) -> list[ColumnElement[bool]]:
     """WHERE conditions on Initiative for `scope`."""
-    where: list[ColumnElement[bool]] = [Initiative.publication_status.in_(scope.publication)]
+    # An expression rather than the bare column, so that no plan goes through the
+    # publication index: it narrows to ~90% of the rows, and scanning is faster.
+    publication = Initiative.publication_status.concat("")
+    where: list[ColumnElement[bool]] = [publication.in_(scope.publication)]
     if scope.recorded_before is not None:
         where.append(Initiative.created_at < scope.recorded_before)
     if scope.domain:
