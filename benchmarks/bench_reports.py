@@ -315,6 +315,11 @@ def bench_summaries(engine: Engine, runs: int) -> list[dict[str, Any]]:
 def child(task: str, url: str, out: str) -> None:
     """Runs in a child process: write one file, print seconds and peak RSS as JSON."""
     engine = create_db_engine(url)
+    if task == "build":
+        start = time.perf_counter()
+        build(engine, int(out))
+        print(json.dumps({"task": task, "seconds": time.perf_counter() - start}))
+        return
     start = time.perf_counter()
     everything = SummaryFilters(include_pending=True)
     with Session(engine) as session, Path(out).open("wb") as target:
@@ -344,17 +349,26 @@ def child(task: str, url: str, out: str) -> None:
     print(json.dumps(report))
 
 
-def run_child(task: str, url: str, folder: Path) -> dict[str, Any]:
-    out = folder / f"{task}.{'csv' if task == 'csv' else 'xlsx'}"
+def run_child(task: str, url: str, out: str) -> dict[str, Any]:
+    # Linux keeps a process's peak RSS across exec, so a child started by a big parent would
+    # report the parent's size: the parent stays small until every child has run.
     result = subprocess.run(
-        [sys.executable, __file__, "--child", task, "--url", url, "--out", str(out)],
+        [sys.executable, __file__, "--child", task, "--url", url, "--out", out],
         check=True,
         capture_output=True,
         text=True,
     )
-    report: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
-    report["bytes"] = out.stat().st_size
+    lines = result.stdout.strip().splitlines()
+    if task == "build":
+        print(lines[0], flush=True)
+    report: dict[str, Any] = json.loads(lines[-1])
+    if task != "build":
+        report["bytes"] = Path(out).stat().st_size
     return report
+
+
+def parent_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def main() -> None:
@@ -376,41 +390,41 @@ def main() -> None:
     print(
         f"backend {args.backend}, {args.initiatives:,} initiatives, load {os.getloadavg()[0]:.1f}"
     )
-    with scratch_database(args.backend) as url:
+    with scratch_database(args.backend) as url, tempfile.TemporaryDirectory() as tmp:
         upgrade_database(url)
-        engine = create_db_engine(url)
-        start = time.perf_counter()
-        build(engine, args.initiatives)
-        print(f"built in {time.perf_counter() - start:.0f} s", flush=True)
+        built = run_child("build", url, str(args.initiatives))
+        print(f"built in {built['seconds']:.0f} s", flush=True)
+        print(f"parent peak RSS before the file children: {parent_rss_mb():.0f} MB")
 
-        print(f"summaries (median of {args.runs}; ours = service.summarise, all measures):")
-        bench_summaries(engine, args.runs)
-
-        with tempfile.TemporaryDirectory() as tmp:
-            folder = Path(tmp)
-            ours = run_child("xlsx", url, folder)
-            pandas_ = run_child("pandas", url, folder)
-            write_pandas = pandas_["seconds"] - pandas_["read_seconds"]
+        folder = Path(tmp)
+        ours = run_child("xlsx", url, str(folder / "ours.xlsx"))
+        pandas_ = run_child("pandas", url, str(folder / "pandas.xlsx"))
+        write_pandas = pandas_["seconds"] - pandas_["read_seconds"]
+        print(
+            f"xlsx, {ours['rows']:,} initiatives: ours {ours['seconds']:.1f} s, peak RSS "
+            f"{ours['peak_rss_mb']:.0f} MB | pandas.to_excel(openpyxl) {pandas_['seconds']:.1f}"
+            f" s ({write_pandas:.1f} s writing), peak RSS {pandas_['peak_rss_mb']:.0f} MB | "
+            f"x{pandas_['seconds'] / ours['seconds']:.1f} faster end to end",
+            flush=True,
+        )
+        if args.workbook:
+            workbook = run_child("workbook", url, str(folder / "workbook.xlsx"))
             print(
-                f"xlsx, {ours['rows']:,} initiatives: ours {ours['seconds']:.1f} s, peak RSS "
-                f"{ours['peak_rss_mb']:.0f} MB | pandas.to_excel(openpyxl) {pandas_['seconds']:.1f}"
-                f" s ({write_pandas:.1f} s writing), peak RSS {pandas_['peak_rss_mb']:.0f} MB | "
-                f"x{pandas_['seconds'] / ours['seconds']:.1f} faster end to end",
+                f"summary workbook (summary + 5 breakdowns + gaps + {workbook['rows']:,} "
+                f"initiatives): {workbook['seconds']:.1f} s, peak RSS "
+                f"{workbook['peak_rss_mb']:.0f} MB",
                 flush=True,
             )
-            if args.workbook:
-                workbook = run_child("workbook", url, folder)
-                print(
-                    f"summary workbook (summary + 5 breakdowns + gaps + {workbook['rows']:,} "
-                    f"initiatives): {workbook['seconds']:.1f} s, peak RSS "
-                    f"{workbook['peak_rss_mb']:.0f} MB",
-                    flush=True,
-                )
-            csv_ = run_child("csv", url, folder)
-            print(
-                f"csv, {csv_['rows']:,} initiatives: {csv_['seconds']:.2f} s "
-                f"({csv_['bytes'] / 1e6:.1f} MB), peak RSS {csv_['peak_rss_mb']:.0f} MB"
-            )
+        csv_ = run_child("csv", url, str(folder / "ours.csv"))
+        print(
+            f"csv, {csv_['rows']:,} initiatives: {csv_['seconds']:.2f} s "
+            f"({csv_['bytes'] / 1e6:.1f} MB), peak RSS {csv_['peak_rss_mb']:.0f} MB",
+            flush=True,
+        )
+
+        engine = create_db_engine(url)
+        print(f"summaries (median of {args.runs}; ours = service.summarise, all measures):")
+        bench_summaries(engine, args.runs)
         engine.dispose()
     print(f"load at the end {os.getloadavg()[0]:.1f}")
 

@@ -202,18 +202,7 @@ def _summary(
         with_change=with_change,
         funded=funded,
     )
-    overlaps = []
-    if dimension == "processes":
-        overlaps = [
-            ProcessOverlap(
-                processes=[first, second],
-                initiatives=int(count),
-                budget_eur=round(float(budget), 2),
-            )
-            for first, second, count, budget in queries.process_overlaps(
-                session, scope=scope
-            ).itertuples(index=False)
-        ]
+    overlaps = _process_overlaps(session, scope, rows, result) if dimension == "processes" else []
     total = Counts(**_counts(result.total, result.years, with_change))
     return Summary(
         dimension=dimension,  # type: ignore[arg-type]
@@ -228,6 +217,31 @@ def _summary(
         overlaps=overlaps,
         change_window=change_window,
     )
+
+
+def _process_overlaps(
+    session: Session, scope: queries.Scope, rows: list[SummaryRow], result: queries.Breakdown
+) -> list[ProcessOverlap]:
+    """Initiatives involving both processes of each pair."""
+    if len(rows) == 2:
+        # With two processes, the initiatives in several rows are exactly those in both.
+        if not result.in_several_rows:
+            return []
+        return [
+            ProcessOverlap(
+                processes=[rows[0].key, rows[1].key],
+                initiatives=result.in_several_rows,
+                budget_eur=round(float(result.total["shared_budget_eur"]), 2),
+            )
+        ]
+    return [
+        ProcessOverlap(
+            processes=[first, second], initiatives=int(count), budget_eur=round(float(budget), 2)
+        )
+        for first, second, count, budget in queries.process_overlaps(
+            session, scope=scope
+        ).itertuples(index=False)
+    ]
 
 
 def summarise(session: Session, *, dimension: str, filters: SummaryFilters) -> Summary:

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from jvap.errors import InvalidInput, NotFound
-from jvap.reports import service
+from jvap.reports import queries, service
 from jvap.reports.schemas import Counts, Summary, SummaryFilters
 from tests.reports.conftest import Dataset
 
@@ -249,3 +249,13 @@ def test_gaps_and_overlaps(session: Session, dataset: Dataset) -> None:
     [overlap] = gaps.overlaps
     assert (overlap.country, overlap.priority, overlap.initiatives) == ("SEN", "D1.01", 2)
     assert [(p.partner, p.initiatives) for p in overlap.partners] == [("EU", 1), ("SEN", 1)]
+
+
+def test_pairwise_process_overlaps_agree_with_the_two_process_shortcut(
+    session: Session, dataset: Dataset
+) -> None:
+    # The query used when there are more than two processes gives the same answer.
+    pairwise = queries.process_overlaps(session, scope=queries.Scope())
+    assert pairwise.to_dict("records") == [
+        {"first": "KP", "second": "RP", "initiatives": 2, "budget_eur": 3_700_000.0}
+    ]
