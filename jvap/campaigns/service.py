@@ -267,6 +267,7 @@ def _sort_key(issue: Issue) -> tuple[int, int, str]:
     return (issue.row or 0, len(column), column)
 
 
+@paused_gc()  # reading, checking and staging an upload allocate objects by the million
 def receive_submission(
     session: Session,
     *,
@@ -328,30 +329,28 @@ def receive_submission(
     session.add(submission)
     session.flush()
 
-    with paused_gc():
-        result, parsed = _check_upload(
-            session,
-            content,
-            campaign=campaign,
-            partner_code=partner_code,
-            max_uncompressed=max_uncompressed,
-        )
-        issues = sorted(result.issues, key=_sort_key)
-        submission.report = {
-            "format": parsed.format,
-            "sheet": parsed.sheet,
-            "metadata": parsed.metadata,
-            "summary": result.summary(),
-            "issues": [issue.to_record() for issue in issues],
-            "diff": result.diff(),
-        }
+    result, parsed = _check_upload(
+        session,
+        content,
+        campaign=campaign,
+        partner_code=partner_code,
+        max_uncompressed=max_uncompressed,
+    )
+    issues = sorted(result.issues, key=_sort_key)
+    submission.report = {
+        "format": parsed.format,
+        "sheet": parsed.sheet,
+        "metadata": parsed.metadata,
+        "summary": result.summary(),
+        "issues": [issue.to_record() for issue in issues],
+        "diff": result.diff(),
+    }
     superseded: list[int] = []
     if result.errors:
         submission.status = "invalid"
     else:
         submission.status = "pending_review"
-        with paused_gc():
-            submission.change_set = result.change_set()
+        submission.change_set = result.change_set()
         for previous in session.scalars(
             select(Submission).where(
                 Submission.assignment_id == assignment.id,
@@ -512,6 +511,7 @@ def _reviewable(session: Session, submission_id: int) -> Submission:
     return submission
 
 
+@paused_gc()  # decoding the stored change set allocates as much as the writes do
 def accept_submission(
     session: Session,
     *,
@@ -538,7 +538,7 @@ def accept_submission(
         for item in change_set.get("changed", [])
     ]
     # A savepoint, so that a failure part-way leaves the caller's transaction as it was.
-    with paused_gc(), session.begin_nested():
+    with session.begin_nested():
         created = initiatives_service.create_initiatives(
             session,
             new_items,

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from functools import cache
+from functools import cache, lru_cache
 from zipfile import ZipFile
 
 import pycountry
@@ -46,6 +46,7 @@ def _ecb_currencies() -> frozenset[str]:
     return frozenset(code.strip() for code in header if code.strip()) | {"EUR"}
 
 
+@lru_cache(maxsize=1024)  # a batch repeats a handful of codes thousands of times
 def is_currency(code: str) -> bool:
     """True for an ISO 4217 code (current list from pycountry)."""
     return pycountry.currencies.get(alpha_3=code.upper()) is not None

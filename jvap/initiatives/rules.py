@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field, fields
 from datetime import date
 from decimal import Decimal
+from operator import attrgetter
 from typing import Any, Literal
 
 from jvap.initiatives import money
@@ -290,6 +291,7 @@ class InitiativeRecord:
 
 
 RECORD_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(InitiativeRecord))
+_record_values = attrgetter(*RECORD_FIELDS)  # a record's values as a tuple, in field order
 
 
 @dataclass(frozen=True)
@@ -472,6 +474,8 @@ def _check_length(field_key: str, value: str | None, issues: list[RuleIssue]) ->
 
 
 def _check_duplicates(field_key: str, values: list[str], issues: list[RuleIssue]) -> None:
+    if len(set(values)) == len(values):
+        return
     seen: set[str] = set()
     for value in values:
         if value in seen:
@@ -609,10 +613,13 @@ def check_record(
     _check_duplicates("external_ids", record.external_ids, issues)
     _check_length("website", record.website, issues)
     _check_length("remarks", record.remarks, issues)
-    for key in RECORD_FIELDS:
-        value = getattr(record, key)
-        texts = value if isinstance(value, list) else [value]
-        if any(isinstance(text, str) and "\x00" in text for text in texts):
+    for key, value in zip(RECORD_FIELDS, _record_values(record), strict=True):
+        if isinstance(value, str):
+            if "\x00" in value:
+                issues.append(make_issue(key, "invalid_character"))
+        elif isinstance(value, list) and any(
+            isinstance(text, str) and "\x00" in text for text in value
+        ):
             issues.append(make_issue(key, "invalid_character"))
     return issues
 

@@ -13,7 +13,7 @@ from python_calamine import CalamineWorkbook
 from jvap.reports import render
 from jvap.reports.schemas import Counts, Gaps, Summary, SummaryFilters, SummaryRow
 
-FORMULA = "=HYPERLINK(\"http://evil.example\",\"click\")"
+FORMULA = '=HYPERLINK("http://evil.example","click")'
 
 
 @pytest.mark.parametrize(
@@ -128,7 +128,7 @@ def test_initiatives_csv() -> None:
     lines = buffer.getvalue().decode("utf-8-sig").splitlines()
     assert lines[0].split(",")[:3] == ["Référence", "Partenaire déclarant", "Type"]
     assert lines[1] == (
-        "JV-000007,SEN,Projet,\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"click\"\")\","
+        'JV-000007,SEN,Projet,"\'=HYPERLINK(""http://evil.example"",""click"")",'
         "En cours,2019-06-01,,Régional,ETH; MLI; SEN,D1; D3,,1000000.00,USD,912345.67,"
         "EU; FRA,publiée"
     )
