@@ -20,9 +20,7 @@ import io
 import random
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
@@ -33,13 +31,13 @@ from typing import Any
 import openpyxl
 import pandas as pd
 from python_calamine import CalamineWorkbook
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.scratch import scratch_database  # noqa: E402
 from jvap.campaigns import service  # noqa: E402
 from jvap.campaigns.schemas import CampaignCreate  # noqa: E402
 from jvap.campaigns.template import DATA_SHEET  # noqa: E402
@@ -57,30 +55,11 @@ from jvap.initiatives.rules import InitiativeRecord  # noqa: E402
 from jvap.reference import service as reference_service  # noqa: E402
 from jvap.reference.countries import resolve_country  # noqa: E402
 
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 LIMIT = 200 * 1024 * 1024
 CAMPAIGN = "B25"
 STATUSES = ["Planned", "Ongoing", "Completed"]
 COUNTRIES = ["SEN", "MLI", "NER", "GMB", "GIN", "CIV", "Burkina Faso", "Mauritanie"]
 IMPLEMENTERS = ["IOM", "UNHCR", "ILO", "GIZ", "Enabel", "Expertise France"]
-
-
-@contextmanager
-def scratch_database(backend: str) -> Iterator[str]:
-    if backend == "sqlite":
-        with tempfile.TemporaryDirectory() as tmp:
-            yield f"sqlite:///{tmp}/bench.db"
-        return
-    name = f"jvap_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 CPU: dict[int, float] = {}  # id of the last measured function -> median CPU seconds

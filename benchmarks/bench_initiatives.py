@@ -14,24 +14,21 @@ import argparse
 import random
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, inspect, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, inspect, select, text
 from sqlalchemy.orm import Session
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.scratch import scratch_database  # noqa: E402
 from jvap.db import create_db_engine, upgrade_database  # noqa: E402
 from jvap.initiatives import service  # noqa: E402
 from jvap.initiatives.rules import InitiativeRecord  # noqa: E402
@@ -40,7 +37,6 @@ from jvap.reference import service as reference_service  # noqa: E402
 from jvap.reference.codelists import TARGET_GROUPS  # noqa: E402
 from jvap.reference.models import Partner, Priority  # noqa: E402
 
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 BATCH = 5000
 TABLES = (
     "initiative",
@@ -92,24 +88,6 @@ FILTERS: list[tuple[str, dict[str, Any], str]] = [
         "ref",
     ),
 ]
-
-
-@contextmanager
-def scratch_database(backend: str) -> Iterator[str]:
-    if backend == "sqlite":
-        with tempfile.TemporaryDirectory() as tmp:
-            yield f"sqlite:///{tmp}/bench.db"
-        return
-    name = f"jvap_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def records(session: Session, n: int, seed: int) -> Iterator[tuple[str, InitiativeRecord]]:
