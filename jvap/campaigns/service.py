@@ -32,6 +32,7 @@ from jvap.initiatives.rules import FIELDS
 from jvap.kit.memory import paused_gc
 from jvap.reference import service as reference_service
 from jvap.reference.models import Partner, Process, ProcessMembership
+from jvap.reference.snapshot import ReferenceSnapshot
 
 # Membership statuses that make a partner expected to answer a campaign of its process.
 ASSIGNED_STATUSES = ("partner", "member", "partner_organisation")
@@ -329,7 +330,7 @@ def receive_submission(
     session.add(submission)
     session.flush()
 
-    result, parsed = _check_upload(
+    result, parsed, snapshot = _check_upload(
         session,
         content,
         campaign=campaign,
@@ -350,7 +351,9 @@ def receive_submission(
         submission.status = "invalid"
     else:
         submission.status = "pending_review"
-        submission.change_set = result.change_set()
+        # The digest of the reference data the records were checked against, so that
+        # accepting can tell whether the rules must run again.
+        submission.change_set = {**result.change_set(), "reference_digest": snapshot.digest()}
         for previous in session.scalars(
             select(Submission).where(
                 Submission.assignment_id == assignment.id,
@@ -388,7 +391,8 @@ def _check_upload(
     campaign: Campaign,
     partner_code: str,
     max_uncompressed: int,
-) -> tuple[validation.ValidationResult, parsing.ParsedFile]:
+) -> tuple[validation.ValidationResult, parsing.ParsedFile, ReferenceSnapshot]:
+    """The upload read and validated, and the reference snapshot it was validated with."""
     parsed = parsing.read_questionnaire(
         content,
         keys=list(FIELDS),
@@ -400,14 +404,10 @@ def _check_upload(
         partner_code=partner_code,
         questionnaire_version=campaign.questionnaire_version,
     )
+    snapshot = reference_service.load_snapshot(session)
     if not parsed.readable:
-        return validation.validate(
-            parsed,
-            reference_service.load_snapshot(session),
-            expected=expected,
-            stored={},
-            partner_ids=(),
-        ), parsed
+        result = validation.validate(parsed, snapshot, expected=expected, stored={}, partner_ids=())
+        return result, parsed, snapshot
     referenced: set[int] = set()
     for raw in parsed.rows:
         ref, _notes = normalise_ref(raw.cells.get("ref"))
@@ -419,13 +419,9 @@ def _check_upload(
         session.scalars(select(Initiative.id).where(Initiative.partner_code == partner_code))
     )
     result = validation.validate(
-        parsed,
-        reference_service.load_snapshot(session),
-        expected=expected,
-        stored=stored,
-        partner_ids=partner_ids,
+        parsed, snapshot, expected=expected, stored=stored, partner_ids=partner_ids
     )
-    return result, parsed
+    return result, parsed, snapshot
 
 
 def get_submission(session: Session, *, submission_id: int, user: User | None = None) -> Submission:
@@ -529,6 +525,9 @@ def accept_submission(
     partner_code = submission.assignment.partner_code
     user_id = user.id if user is not None else None
     snapshot = reference_service.load_snapshot(session)
+    # Staging ran every rule against the reference data of that moment; unless the data
+    # changed since, running them again cannot find anything new.
+    checked = change_set.get("reference_digest") == snapshot.digest()
     new_items = [
         (partner_code, validation.record_from_json(item["record"]))
         for item in change_set.get("new", [])
@@ -547,6 +546,7 @@ def accept_submission(
             publish=True,
             source="questionnaire",
             snapshot=snapshot,
+            checked=checked,
         )
         initiatives_service.update_initiatives(
             session,
@@ -555,6 +555,7 @@ def accept_submission(
             submission_id=submission.id,
             publish=True,
             snapshot=snapshot,
+            checked=checked,
         )
         submission.status = "accepted"
         submission.reviewed_by_id = user_id

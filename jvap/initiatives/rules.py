@@ -291,7 +291,7 @@ class InitiativeRecord:
 
 
 RECORD_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(InitiativeRecord))
-_record_values = attrgetter(*RECORD_FIELDS)  # a record's values as a tuple, in field order
+record_values = attrgetter(*RECORD_FIELDS)  # a record's values as a tuple, in field order
 
 
 @dataclass(frozen=True)
@@ -613,7 +613,7 @@ def check_record(
     _check_duplicates("external_ids", record.external_ids, issues)
     _check_length("website", record.website, issues)
     _check_length("remarks", record.remarks, issues)
-    for key, value in zip(RECORD_FIELDS, _record_values(record), strict=True):
+    for key, value in zip(RECORD_FIELDS, record_values(record), strict=True):
         if isinstance(value, str):
             if "\x00" in value:
                 issues.append(make_issue(key, "invalid_character"))
@@ -643,17 +643,23 @@ def _clean_text(value: str | None) -> str | None:
     return value or None
 
 
-def _unique(values: list[str]) -> list[str]:
-    return list(dict.fromkeys(values))
+def _texts(values: list[str]) -> list[str]:
+    # Inline rather than through _clean_text: this runs for every value of every record.
+    return [text for value in values if value is not None and (text := value.strip())]
+
+
+def _codes(values: list[str]) -> list[str]:
+    return sorted(
+        {text.upper() for value in values if value is not None and (text := value.strip())}
+    )
 
 
 def normalize_record(record: InitiativeRecord) -> InitiativeRecord:
     """The record as stored: trimmed text, blanks as None, codes in their canonical case,
     set-like fields deduplicated and sorted, ordered lists without blanks."""
-
-    def texts(values: list[str]) -> list[str]:
-        return [v for v in (_clean_text(x) for x in values) if v]
-
+    currency = record.currency
+    if currency is not None:
+        currency = currency.strip().upper() or None
     return InitiativeRecord(
         kind=_clean_text(record.kind),
         title=_clean_text(record.title),
@@ -661,19 +667,19 @@ def normalize_record(record: InitiativeRecord) -> InitiativeRecord:
         status=_clean_text(record.status),
         start_date=record.start_date,
         end_date=record.end_date,
-        domains=sorted({v.upper() for v in texts(record.domains)}),
-        priorities=sorted({v.upper() for v in texts(record.priorities)}),
+        domains=_codes(record.domains),
+        priorities=_codes(record.priorities),
         scope=_clean_text(record.scope),
-        countries=sorted({v.upper() for v in texts(record.countries)}),
+        countries=_codes(record.countries),
         budget=record.budget,
-        currency=(_clean_text(record.currency) or "").upper() or None,
-        funders=texts(record.funders),
+        currency=currency,
+        funders=_texts(record.funders),
         funder_category=_clean_text(record.funder_category),
-        implementers=texts(record.implementers),
-        target_groups=sorted(set(texts(record.target_groups))),
+        implementers=_texts(record.implementers),
+        target_groups=sorted(set(_texts(record.target_groups))),
         gender_marker=record.gender_marker,
         entity=_clean_text(record.entity),
-        external_ids=sorted(set(texts(record.external_ids))),
+        external_ids=sorted(set(_texts(record.external_ids))),
         website=_clean_text(record.website),
         remarks=_clean_text(record.remarks),
     )

@@ -52,6 +52,7 @@ from jvap.initiatives.rules import (
     json_value,
     make_issue,
     normalize_record,
+    record_values,
 )
 from jvap.initiatives.schemas import FieldChange, InitiativeFilters, InitiativeRead, RevisionRead
 from jvap.kit import bulk
@@ -200,11 +201,14 @@ def _changes_json(changes: dict[str, tuple[Any, Any]]) -> dict[str, list[Any]]:
 def _initial_changes(record: InitiativeRecord) -> dict[str, list[Any]]:
     # The first revision lists every field that is set, as a change from nothing.
     changes = {}
-    for key in RECORD_FIELDS:
-        value = getattr(record, key)
-        if value is None or (type(value) is list and not value):
+    for key, value in zip(RECORD_FIELDS, record_values(record), strict=True):
+        kind = value.__class__
+        if value is None or (kind is list and not value):
             continue
-        changes[key] = [None, json_value(value)]
+        # Text, whole numbers and lists of text (fresh from normalize_record, never shared)
+        # are their own JSON form: only dates and amounts go through json_value.
+        fast = kind is str or kind is int or kind is list
+        changes[key] = [None, value if fast else json_value(value)]
     return changes
 
 
@@ -218,11 +222,15 @@ def create_initiatives(
     source: str | None = None,
     lang: str = "en",
     snapshot: ReferenceSnapshot | None = None,
+    checked: bool = False,
 ) -> list[int]:
     """Add (partner_code, record) initiatives in a few set-based statements; their ids, in order.
 
     Every record is checked first: any error raises InvalidInput listing all of them (with
     `item`, the position in `items`) and nothing is written. Each gets revision 1.
+    `checked` says the records already passed check_record against this same `snapshot`
+    (a staged questionnaire whose reference data has not changed since): the rules are not
+    run again, the partner codes still are.
     """
     if not items:
         return []
@@ -233,6 +241,8 @@ def create_initiatives(
         if partner_code not in snapshot.partners:
             unknown = make_issue("partner_code", "unknown_partner", value=partner_code)
             problems.extend(_issue_dicts([unknown], lang=lang, item=index))
+        if checked:
+            continue
         errors = [i for i in check_record(record, snapshot, is_new=True) if i.severity == "error"]
         problems.extend(_issue_dicts(errors, lang=lang, item=index))
     _raise_invalid(problems, len(items))
@@ -282,6 +292,7 @@ def update_initiatives(
     publish: bool = False,
     lang: str = "en",
     snapshot: ReferenceSnapshot | None = None,
+    checked: bool = False,
 ) -> None:
     """Replace the values of (initiative_id, expected_revision, record) initiatives.
 
@@ -289,6 +300,8 @@ def update_initiatives(
     an unknown id is NotFound, a revision that moved since it was read is a Conflict naming
     the ref and its current revision, a broken rule is InvalidInput; then nothing is
     written. Each initiative that changes gets one revision with the changes field by field.
+    `checked`: the records already passed check_record against this same `snapshot`, so
+    the rules are not run again (ids and revisions still are checked).
     """
     if not items:
         return
@@ -324,11 +337,15 @@ def update_initiatives(
         )
 
     records = [normalize_record(record) for _id, _rev, record in items]
-    problems: list[dict[str, Any]] = []
-    for index, (initiative_id, record) in enumerate(zip(ids, records, strict=True)):
-        errors = [i for i in check_record(record, snapshot, is_new=False) if i.severity == "error"]
-        problems.extend(_issue_dicts(errors, lang=lang, item=index, ref=format_ref(initiative_id)))
-    _raise_invalid(problems, len(items))
+    if not checked:
+        problems: list[dict[str, Any]] = []
+        for index, (initiative_id, record) in enumerate(zip(ids, records, strict=True)):
+            errors = [
+                i for i in check_record(record, snapshot, is_new=False) if i.severity == "error"
+            ]
+            ref = format_ref(initiative_id)
+            problems.extend(_issue_dicts(errors, lang=lang, item=index, ref=ref))
+        _raise_invalid(problems, len(items))
 
     now = utcnow()
     eur = _EurCache()

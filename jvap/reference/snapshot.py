@@ -1,5 +1,7 @@
 """An immutable in-memory copy of the reference data that validation rules need."""
 
+import hashlib
+import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -35,6 +37,20 @@ class ReferenceSnapshot:
         if text.strip().upper() in self.partners:
             return text.strip().upper()
         return self.partner_names.get(fold(text))
+
+    def digest(self) -> str:
+        """A hash of everything the snapshot holds: equal digests mean equal reference data,
+        so work checked against one snapshot need not be checked again against the other."""
+        # Keys are unique, so sorting items never compares their (possibly None) values.
+        content = [
+            sorted(self.domains),
+            sorted(self.priority_domain.items()),
+            sorted(self.countries),
+            sorted(self.partners.items()),
+            sorted(self.partner_names.items()),
+            sorted(self.partner_categories.items()),
+        ]
+        return hashlib.sha256(json.dumps(content).encode()).hexdigest()
 
 
 def name_variants(name: str) -> set[str]:

@@ -2,6 +2,7 @@
 
 import io
 import zipfile
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -326,6 +327,41 @@ def test_accept_refuses_a_record_changed_since_the_upload_and_applies_nothing(
         service.accept_submission(session, submission_id=submission.id)
     assert registry(session) == moved
     assert submission.status == "pending_review"
+
+
+def test_accept_runs_the_rules_again_only_if_the_reference_data_changed(
+    session: Session, campaign: Any, sen_ids: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = registry(session)[sen_ids[0]].ref
+    content = fill(template(session), edits={first: {"title": "Mine"}}, new_rows=[NEW_ROW])
+    submission = submit(session, content)
+    assert submission.change_set["reference_digest"]
+    count = session.scalar(select(func.count()).select_from(Initiative))
+    before = registry(session)
+
+    # Domain D4 withdrawn since the upload: the new row may no longer be applied.
+    load_snapshot = service.reference_service.load_snapshot
+    monkeypatch.setattr(
+        service.reference_service,
+        "load_snapshot",
+        lambda s: replace(load_snapshot(s), domains=load_snapshot(s).domains - {"D4"}),
+    )
+    with pytest.raises(InvalidInput) as raised:
+        service.accept_submission(session, submission_id=submission.id)
+    assert [issue["code"] for issue in raised.value.issues] == ["unknown_code"]
+    assert session.scalar(select(func.count()).select_from(Initiative)) == count
+    assert registry(session) == before
+
+    # Unchanged reference data: what staging checked is applied without the rules.
+    monkeypatch.setattr(service.reference_service, "load_snapshot", load_snapshot)
+
+    def fail(*_args: Any, **_kwargs: Any) -> None:
+        raise AssertionError("the rules ran again")
+
+    monkeypatch.setattr(initiatives_service, "check_record", fail)
+    service.accept_submission(session, submission_id=submission.id)
+    assert submission.status == "accepted"
+    assert session.scalar(select(func.count()).select_from(Initiative)) == count + 1
 
 
 def test_return_with_comments(session: Session, campaign: Any) -> None:

@@ -422,3 +422,25 @@ def test_snapshot_matches_partners_by_code_or_name(text: str, expected: str | No
 
 def test_empty_snapshot_knows_nothing() -> None:
     assert ReferenceSnapshot().match_partner("EU") is None
+
+
+def test_snapshot_digest_changes_with_any_code() -> None:
+    same = build_snapshot(
+        domains=["D5", "D4", "D3", "D2", "D1"],
+        priorities=[("D3.02", "D3"), ("D1.01", "D1")],
+        countries=["CIV", "FRA", "MLI", "SEN"],
+        partners=[
+            (
+                "EU",
+                "European Union (European Commission / EEAS)",
+                "Union européenne",
+                "eu_institution",
+            ),
+            ("SEN", "Senegal", "Sénégal", "african_country"),
+        ],
+    )
+    assert same.digest() == SNAPSHOT.digest()
+    assert replace(SNAPSHOT, countries=SNAPSHOT.countries - {"CIV"}).digest() != SNAPSHOT.digest()
+    moved = {**SNAPSHOT.priority_domain, "D1.01": "D2"}
+    assert replace(SNAPSHOT, priority_domain=moved).digest() != SNAPSHOT.digest()
+    assert ReferenceSnapshot().digest() != SNAPSHOT.digest()
