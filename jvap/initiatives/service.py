@@ -4,6 +4,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import (
@@ -177,28 +178,6 @@ class _EurCache:
         return {"budget_eur": amount, "eur_rate": rate, "eur_rate_date": rate_date}
 
 
-def _link_rows(
-    field_key: str, initiative_id: int, values: list[str], snapshot: ReferenceSnapshot
-) -> list[dict[str, Any]]:
-    _model, column = LINKS[field_key]
-    if field_key == "funders":
-        return [
-            {
-                "initiative_id": initiative_id,
-                "position": position,
-                "name": name,
-                "partner_code": snapshot.match_partner(name),
-            }
-            for position, name in enumerate(values)
-        ]
-    if field_key in POSITIONED:
-        return [
-            {"initiative_id": initiative_id, "position": position, column: value}
-            for position, value in enumerate(values)
-        ]
-    return [{"initiative_id": initiative_id, column: value} for value in values]
-
-
 def _insert_links(
     session: Session,
     pairs: Iterable[tuple[int, InitiativeRecord]],
@@ -206,15 +185,39 @@ def _insert_links(
     snapshot: ReferenceSnapshot,
 ) -> None:
     pairs = list(pairs)
+    # A batch names the same few funders thousands of times: match each name once.
+    partners: dict[str, str | None] = {}
+
+    def partner_of(name: str) -> str | None:
+        if name not in partners:
+            partners[name] = snapshot.match_partner(name)
+        return partners[name]
+
     for field_key in fields:
-        model, _column = LINKS[field_key]
-        rows = [
-            row
-            for initiative_id, record in pairs
-            for row in _link_rows(field_key, initiative_id, getattr(record, field_key), snapshot)
-        ]
-        if rows:
-            bulk.insert_rows(session, model.__table__, rows)
+        model, column = LINKS[field_key]
+        get = attrgetter(field_key)
+        # Tuples straight away: tens of thousands of rows, one dict each would cost more
+        # than the insert.
+        if field_key == "funders":
+            columns = ["initiative_id", "position", "name", "partner_code"]
+            rows: list[tuple[Any, ...]] = [
+                (initiative_id, position, name, partner_of(name))
+                for initiative_id, record in pairs
+                for position, name in enumerate(get(record))
+            ]
+        elif field_key in POSITIONED:
+            columns = ["initiative_id", "position", column]
+            rows = [
+                (initiative_id, position, value)
+                for initiative_id, record in pairs
+                for position, value in enumerate(get(record))
+            ]
+        else:
+            columns = ["initiative_id", column]
+            rows = [
+                (initiative_id, value) for initiative_id, record in pairs for value in get(record)
+            ]
+        bulk.insert_values(session, model.__table__, columns, rows)
 
 
 def _changes_json(changes: dict[str, tuple[Any, Any]]) -> dict[str, list[Any]]:
