@@ -483,68 +483,102 @@ def _check_duplicates(field_key: str, values: list[str], issues: list[RuleIssue]
         seen.add(value)
 
 
+_MAX_LENGTHS = {key: spec.max_length for key, spec in FIELDS.items() if spec.max_length}
+_KINDS = _CODE_SETS["kind"]
+_STATUSES = _CODE_SETS["status"]
+_SCOPES = _CODE_SETS["scope"]
+_FUNDER_CATEGORIES = _CODE_SETS["funder_category"]
+_TARGET_GROUPS = _CODE_SETS["target_groups"]
+_GENDER_MARKERS = _CODE_SETS["gender_marker"]
+
+
+def _has_nul(values: list[Any]) -> bool:
+    try:
+        return "\x00" in "".join(values)  # joining cannot make or hide a NUL
+    except TypeError:  # not all text: look at the text ones
+        return any(isinstance(text, str) and "\x00" in text for text in values)
+
+
 def check_record(
     record: InitiativeRecord, snapshot: ReferenceSnapshot, *, is_new: bool
 ) -> list[RuleIssue]:
-    """Every rule of the data dictionary the record breaks, errors and warnings, in field order."""
+    """Every rule of the data dictionary the record breaks, errors and warnings, in field order.
+
+    Each rule is first tested inline and only a breach goes through the helpers: an
+    upload checks thousands of records, nearly all of them valid.
+    """
     issues: list[RuleIssue] = []
-    is_project = record.kind == "project"
+    kind = record.kind
+    is_project = kind == "project"
 
-    if _blank(record.kind):
+    if _blank(kind):
         issues.append(make_issue("kind", "required"))
-    _check_code("kind", record.kind, issues)
+    if kind is not None and kind not in _KINDS:
+        _check_code("kind", kind, issues)
 
-    if _blank(record.title):
+    title = record.title
+    if _blank(title):
         issues.append(make_issue("title", "required"))
-    _check_length("title", record.title, issues)
+    if title is not None and len(title) > _MAX_LENGTHS["title"]:
+        _check_length("title", title, issues)
 
-    if is_new and _blank(record.description):
+    description = record.description
+    if is_new and _blank(description):
         issues.append(make_issue("description", "required"))
-    _check_length("description", record.description, issues)
+    if description is not None and len(description) > _MAX_LENGTHS["description"]:
+        _check_length("description", description, issues)
 
-    if _blank(record.status):
+    status = record.status
+    if _blank(status):
         issues.append(make_issue("status", "required"))
-    _check_code("status", record.status, issues)
+    if status is not None and status not in _STATUSES:
+        _check_code("status", status, issues)
 
-    if record.start_date is None:
+    start_date = record.start_date
+    if start_date is None:
         issues.append(make_issue("start_date", "required"))
-    elif record.start_date < JVAP_START:
+    elif start_date < JVAP_START:
         issues.append(
-            make_issue("start_date", "start_before_2015_11", value=record.start_date.isoformat())
+            make_issue("start_date", "start_before_2015_11", value=start_date.isoformat())
         )
 
-    if record.end_date is None:
-        if is_project and record.status == "completed":
+    end_date = record.end_date
+    if end_date is None:
+        if is_project and status == "completed":
             issues.append(make_issue("end_date", "end_required_for_completed_project"))
-    elif record.start_date is not None and record.end_date < record.start_date:
+    elif start_date is not None and end_date < start_date:
         issues.append(
             make_issue(
                 "end_date",
                 "end_before_start",
-                end=record.end_date.isoformat(),
-                start=record.start_date.isoformat(),
+                end=end_date.isoformat(),
+                start=start_date.isoformat(),
             )
         )
 
-    if not record.domains:
+    domains = record.domains
+    if not domains:
         issues.append(make_issue("domains", "domains_required"))
-    for domain in record.domains:
-        if domain not in snapshot.domains:
+    known_domains = snapshot.domains
+    for domain in domains:
+        if domain not in known_domains:
             issues.append(
                 make_issue(
                     "domains",
                     "unknown_code",
                     value=domain,
-                    allowed=", ".join(sorted(snapshot.domains)),
+                    allowed=", ".join(sorted(known_domains)),
                 )
             )
-    _check_duplicates("domains", record.domains, issues)
+    if len(set(domains)) != len(domains):
+        _check_duplicates("domains", domains, issues)
 
-    for priority in record.priorities:
+    priorities = record.priorities
+    for priority in priorities:
         domain = snapshot.priority_domain.get(priority)
         if domain is None:
             issues.append(make_issue("priorities", "unknown_priority", value=priority))
-        elif domain not in record.domains:
+        elif domain not in domains:
             issues.append(
                 make_issue(
                     "priorities",
@@ -554,72 +588,91 @@ def check_record(
                     suggestion=f"add domain {domain}",
                 )
             )
-    _check_duplicates("priorities", record.priorities, issues)
+    if len(set(priorities)) != len(priorities):
+        _check_duplicates("priorities", priorities, issues)
 
-    if _blank(record.scope):
+    scope = record.scope
+    if _blank(scope):
         issues.append(make_issue("scope", "required"))
-    _check_code("scope", record.scope, issues)
+    if scope is not None and scope not in _SCOPES:
+        _check_code("scope", scope, issues)
 
-    if not record.countries and record.scope != "continental":
+    countries = record.countries
+    if not countries and scope != "continental":
         issues.append(make_issue("countries", "countries_required"))
-    for country in record.countries:
-        if country not in snapshot.countries:
+    known_countries = snapshot.countries
+    for country in countries:
+        if country not in known_countries:
             guess = resolve_country(country)
             issues.append(
                 make_issue(
                     "countries",
                     "unknown_country",
                     value=country,
-                    suggestion=guess if guess in snapshot.countries else None,
+                    suggestion=guess if guess in known_countries else None,
                 )
             )
-    _check_duplicates("countries", record.countries, issues)
+    if len(set(countries)) != len(countries):
+        _check_duplicates("countries", countries, issues)
 
-    if record.budget is None:
+    budget = record.budget
+    if budget is None:
         if is_project:
             issues.append(make_issue("budget", "budget_required_for_project"))
-    elif not record.budget.is_finite() or abs(record.budget) >= MAX_BUDGET:
-        issues.append(make_issue("budget", "budget_out_of_range", value=record.budget))
-    elif record.budget < 0:
-        issues.append(make_issue("budget", "negative_budget", value=record.budget))
+    elif not budget.is_finite() or abs(budget) >= MAX_BUDGET:
+        issues.append(make_issue("budget", "budget_out_of_range", value=budget))
+    elif budget < 0:
+        issues.append(make_issue("budget", "negative_budget", value=budget))
 
-    if _blank(record.currency):
-        if record.budget is not None:
+    currency = record.currency
+    if _blank(currency):
+        if budget is not None:
             issues.append(make_issue("currency", "currency_required_with_budget"))
-    elif not money.is_currency(record.currency or ""):
-        issues.append(make_issue("currency", "unknown_currency", value=record.currency))
-    elif record.budget is not None and not money.has_eur_rate(record.currency or ""):
-        issues.append(make_issue("currency", "no_eur_rate", value=(record.currency or "").upper()))
+    elif not money.is_currency(currency or ""):
+        issues.append(make_issue("currency", "unknown_currency", value=currency))
+    elif budget is not None and not money.has_eur_rate(currency or ""):
+        issues.append(make_issue("currency", "no_eur_rate", value=(currency or "").upper()))
 
-    if is_project and not [f for f in record.funders if not _blank(f)]:
+    funders = record.funders
+    if is_project and all(_blank(name) for name in funders):
         issues.append(make_issue("funders", "funders_required_for_project"))
-    for name in record.funders:
-        _check_name_length("funders", name, issues)
-    _check_code("funder_category", record.funder_category, issues)
+    for name in funders:
+        if len(name) > NAME_MAX_LENGTH:
+            _check_name_length("funders", name, issues)
+    funder_category = record.funder_category
+    if funder_category is not None and funder_category not in _FUNDER_CATEGORIES:
+        _check_code("funder_category", funder_category, issues)
 
     for name in record.implementers:
-        _check_name_length("implementers", name, issues)
+        if len(name) > NAME_MAX_LENGTH:
+            _check_name_length("implementers", name, issues)
 
-    for group in record.target_groups:
-        _check_code("target_groups", group, issues)
-    _check_duplicates("target_groups", record.target_groups, issues)
+    target_groups = record.target_groups
+    for group in target_groups:
+        if group is not None and group not in _TARGET_GROUPS:
+            _check_code("target_groups", group, issues)
+    if len(set(target_groups)) != len(target_groups):
+        _check_duplicates("target_groups", target_groups, issues)
 
     if record.gender_marker is not None:
-        _check_code("gender_marker", str(record.gender_marker), issues)
+        marker = str(record.gender_marker)
+        if marker not in _GENDER_MARKERS:
+            _check_code("gender_marker", marker, issues)
 
     _check_length("entity", record.entity, issues)
-    for value in record.external_ids:
+    external_ids = record.external_ids
+    for value in external_ids:
         _check_length("external_ids", value, issues)
-    _check_duplicates("external_ids", record.external_ids, issues)
+    if len(set(external_ids)) != len(external_ids):
+        _check_duplicates("external_ids", external_ids, issues)
     _check_length("website", record.website, issues)
     _check_length("remarks", record.remarks, issues)
     for key, value in zip(RECORD_FIELDS, record_values(record), strict=True):
-        if isinstance(value, str):
+        kind_of = value.__class__
+        if kind_of is str or isinstance(value, str):
             if "\x00" in value:
                 issues.append(make_issue(key, "invalid_character"))
-        elif isinstance(value, list) and any(
-            isinstance(text, str) and "\x00" in text for text in value
-        ):
+        elif (kind_of is list or isinstance(value, list)) and value and _has_nul(value):
             issues.append(make_issue(key, "invalid_character"))
     return issues
 
