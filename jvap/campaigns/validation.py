@@ -1,7 +1,7 @@
 """Questionnaire validation: raw rows + reference snapshot + registry -> issues and a diff."""
 
 import re
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Set
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -282,10 +282,6 @@ def record_from_json(data: Mapping[str, Any]) -> InitiativeRecord:
     return InitiativeRecord(**values)
 
 
-def _is_list(key: str) -> bool:
-    return FIELDS[key].type in ("multi_code", "multi_text")
-
-
 # --- the result ---------------------------------------------------------------------------
 
 
@@ -474,19 +470,34 @@ def validate(
                 if note.severity == "error":
                     failed_cells.setdefault(index, set()).add(key)
     value_columns = [(key, values) for key, (values, _noted) in columns_read.items()]
+    no_values: list[Any] = [None] * len(rows)
+    ref_column = columns_read["ref"][0] if "ref" in columns_read else no_values
+    revision_column = columns_read["revision"][0] if "revision" in columns_read else no_values
+    # The record fields the file gives, row by row (one transposition rather than a dict
+    # per row); gender markers typed as digits become numbers here, once per column.
+    record_columns = []
+    for key in present:
+        column = columns_read[key][0] if key in columns_read else no_values
+        if key == "gender_marker":
+            column = [
+                int(value) if isinstance(value, str) and value.isdigit() else value
+                for value in column
+            ]
+        record_columns.append(column)
+    record_rows = list(zip(*record_columns, strict=True)) if record_columns else []
+    no_failures: frozenset[str] = frozenset()
 
     for index, raw in enumerate(rows):
         row_issues = cell_issues.get(index, [])
-        failed = failed_cells.get(index, set())
-        values = {key: column[index] for key, column in value_columns}
-        ref = values.get("ref")
+        failed: Set[str] = failed_cells.get(index, no_failures)
+        ref = ref_column[index]
         initiative_id = parse_ref(ref) if ref and "ref" not in failed else None
         current = stored.get(initiative_id) if initiative_id is not None else None
 
         if ref and "ref" not in failed:
             if current is None:
                 row_issues.append(_row_issue("unknown_ref", sheet, raw, columns, "ref", value=ref))
-                failed.add("ref")
+                failed = failed | {"ref"}
             elif current.partner_code != expected.partner_code:
                 row_issues.append(
                     _row_issue(
@@ -499,7 +510,7 @@ def validate(
                         owner=current.partner_code,
                     )
                 )
-                failed.add("ref")
+                failed = failed | {"ref"}
             elif initiative_id in seen_refs:
                 row_issues.append(
                     _row_issue(
@@ -512,27 +523,30 @@ def validate(
                         first=seen_refs[initiative_id],
                     )
                 )
-                failed.add("ref")
+                failed = failed | {"ref"}
         is_new = not ref
         if not is_new and ("ref" in failed or current is None):
             result.issues.extend(row_issues)
             continue
         assert is_new or (current is not None and initiative_id is not None)
 
-        base = InitiativeRecord() if is_new else current.record  # type: ignore[union-attr]
-        record_values = dict(vars(base))
-        for key in present:
-            value = values[key]
-            if key == "gender_marker" and isinstance(value, str) and value.isdigit():
-                value = int(value)
-            record_values[key] = value if value is not None else ([] if _is_list(key) else None)
-        # Values are already in their stored form (codes, ISO3, trimmed text); the rules see
-        # them as typed, so a repeated value still gets its duplicate warning.
-        record = InitiativeRecord(**record_values)
-        for rule_issue in check_record(record, snapshot, is_new=is_new):
-            if rule_issue.field in failed:
-                continue  # the cell's own reading problem says it already
-            row_issues.append(_rule_issue(rule_issue, sheet, raw, columns, values, vocab))
+        # Fields the file lacks keep their stored value (a new row: none). Values are
+        # already in their stored form (codes, ISO3, trimmed text; lists never None); the
+        # rules see them as typed, so a repeated value still gets its duplicate warning.
+        given = zip(present, record_rows[index], strict=True) if record_rows else ()
+        if is_new:
+            record = InitiativeRecord(**dict(given))
+        else:
+            record_values = dict(vars(current.record))  # type: ignore[union-attr]
+            record_values.update(given)
+            record = InitiativeRecord(**record_values)
+        rule_issues = check_record(record, snapshot, is_new=is_new)
+        if rule_issues:
+            values = {key: column[index] for key, column in value_columns}
+            for rule_issue in rule_issues:
+                if rule_issue.field in failed:
+                    continue  # the cell's own reading problem says it already
+                row_issues.append(_rule_issue(rule_issue, sheet, raw, columns, values, vocab))
 
         if is_new:
             # Rows typed identically; the raw cells are hashable and cheap to compare.
@@ -553,7 +567,7 @@ def validate(
         seen_refs[initiative_id] = raw.number
         reported.add(initiative_id)
         changes = diff_records(current.record, record)
-        revision = values.get("revision")
+        revision = revision_column[index]
         if "revision" not in columns or (revision is None and "revision" not in failed):
             row_issues.append(
                 _row_issue("missing_revision", sheet, raw, columns, "revision", value=ref)
