@@ -166,6 +166,9 @@ def _number_text(value: int | float) -> str:
 
 
 def normalise_text(value: Cell) -> Result:
+    # Plain text with nothing around it (most cells) is returned before any other test.
+    if value.__class__ is str and value and value.isascii() and value[0] > " " and value[-1] > " ":
+        return value, _NO_NOTES
     if is_blank(value):
         return None, _NO_NOTES
     if isinstance(value, str):

@@ -226,7 +226,9 @@ def _scan_members(archive: zipfile.ZipFile, max_uncompressed: int, fmt: str) -> 
                         in_data = False
                     # Plain substring tests are much faster than a regex over sheet XML; a
                     # false positive only costs the exact search below.
-                    found = b"<f" in window or any(token in window for token in _FORMULA_TOKENS)
+                    found = b"<f" in window or (
+                        b":f" in window and any(token in window for token in _FORMULA_TOKENS)
+                    )
                 else:
                     found = _ODS_FORMULA.search(window) is not None
                 tail = window[-_OVERLAP:]

@@ -619,15 +619,23 @@ def _read_column(
     free text and columns holding booleans (True == 1 for a dict) are read cell by cell.
     """
     cells = [raw.cells[key] for raw in rows]
-    if key in UNIQUE_FIELDS or any(cell.__class__ is bool for cell in cells):
-        results = [normaliser(cell) for cell in cells]
+    if key in UNIQUE_FIELDS or bool in set(map(type, cells)):
+        results = list(map(normaliser, cells))
+        values = [value for value, _notes in results]
+        noted = [(index, notes) for index, (_value, notes) in enumerate(results) if notes]
     else:
         memo = {cell: normaliser(cell) for cell in dict.fromkeys(cells)}
-        results = [memo[cell] for cell in cells]
-    values = [value for value, _notes in results]
+        value_of = {cell: value for cell, (value, _notes) in memo.items()}
+        values = list(map(value_of.__getitem__, cells))
+        # Rows are looked at one by one only when some distinct value has notes.
+        notes_of = {cell: notes for cell, (_value, notes) in memo.items() if notes}
+        noted = (
+            [(index, notes_of[cell]) for index, cell in enumerate(cells) if cell in notes_of]
+            if notes_of
+            else []
+        )
     if FIELDS[key].type in ("multi_code", "multi_text"):
-        values = [list(value) for value in values]  # each record gets lists of its own
-    noted = [(index, notes) for index, (_value, notes) in enumerate(results) if notes]
+        values = list(map(list, values))  # each record gets lists of its own
     return values, noted
 
 
