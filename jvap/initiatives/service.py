@@ -4,7 +4,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from sqlalchemy import (
@@ -477,6 +477,8 @@ _ROW_COLUMNS = (
     *(getattr(Initiative, key) for key in DETAIL_COLUMNS),
 )
 _LINK_FIELDS = tuple(LINKS)
+_link_lists = attrgetter(*_LINK_FIELDS)  # a record's link lists, in LINKS order
+_FUNDERS = _LINK_FIELDS.index("funders")
 
 
 def _ids_condition(column: Any, *, array: bool) -> ColumnElement[bool]:
@@ -538,35 +540,41 @@ def load_records(
         query = select(*_ROW_COLUMNS).order_by(Initiative.id)
         if partner_code is not None:
             query = query.where(Initiative.partner_code == partner_code)
-        rows = list(connection.execute(query.with_for_update() if lock else query))
+        rows = connection.execute(query.with_for_update() if lock else query).all()
     else:
         query = _ROWS_BY_ID[array]
         query = query.with_for_update() if lock else query
         if partner_code is not None:
             query = query.where(Initiative.partner_code == partner_code)
         for chunk in _id_chunks(session, list(ids)):
-            rows.extend(connection.execute(query, {"ids": chunk}))
+            rows.extend(connection.execute(query, {"ids": chunk}).all())
     result: dict[int, StoredRecord] = {}
-    for row in sorted(rows, key=lambda r: r.id):
-        values = row._mapping
-        result[row.id] = StoredRecord(
-            id=row.id,
-            ref=format_ref(row.id),
-            partner_code=row.partner_code,
-            revision=row.revision,
-            publication_status=row.publication_status,
-            record=InitiativeRecord(**{key: values[key] for key in SCALAR_FIELDS}),
-            details={key: values[key] for key in DETAIL_COLUMNS},
+    # Rows are tuples in _ROW_COLUMNS order: slices are cheaper than lookups by name.
+    scalars_end = 4 + len(SCALAR_FIELDS)
+    for row in sorted(rows, key=itemgetter(0)):
+        initiative_id, partner, revision, publication_status = row[:4]
+        result[initiative_id] = StoredRecord(
+            id=initiative_id,
+            ref=format_ref(initiative_id),
+            partner_code=partner,
+            revision=revision,
+            publication_status=publication_status,
+            record=InitiativeRecord(**dict(zip(SCALAR_FIELDS, row[4:scalars_end], strict=True))),
+            details=dict(zip(DETAIL_COLUMNS, row[scalars_end:], strict=True)),
         )
+    # Each record's link lists, by field number, to append the link rows to.
+    lists = {
+        initiative_id: (_link_lists(stored.record), stored.funder_partner_codes)
+        for initiative_id, stored in result.items()
+    }
     for chunk in _id_chunks(session, list(result)):
         for initiative_id, number, value, _position, partner in connection.execute(
             _LINKS_QUERY[array], {"ids": chunk}
-        ):
-            stored = result[initiative_id]
-            field_key = _LINK_FIELDS[number]
-            getattr(stored.record, field_key).append(value)
-            if field_key == "funders":
-                stored.funder_partner_codes.append(partner)
+        ).all():
+            values, funder_partners = lists[initiative_id]
+            values[number].append(value)
+            if number == _FUNDERS:
+                funder_partners.append(partner)
     return result
 
 
