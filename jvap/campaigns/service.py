@@ -213,6 +213,7 @@ def get_assignment(session: Session, *, campaign: Campaign, partner_code: str) -
 # --- template ------------------------------------------------------------------------------
 
 
+@paused_gc()  # tens of thousands of cells and records, none of them cyclic garbage
 def build_template(
     session: Session,
     *,

@@ -479,6 +479,7 @@ _ROW_COLUMNS = (
 _LINK_FIELDS = tuple(LINKS)
 _link_lists = attrgetter(*_LINK_FIELDS)  # a record's link lists, in LINKS order
 _FUNDERS = _LINK_FIELDS.index("funders")
+LINK_ROWS_PER_FETCH = 2000
 
 
 def _ids_condition(column: Any, *, array: bool) -> ColumnElement[bool]:
@@ -568,13 +569,15 @@ def load_records(
         for initiative_id, stored in result.items()
     }
     for chunk in _id_chunks(session, list(result)):
-        for initiative_id, number, value, _position, partner in connection.execute(
-            _LINKS_QUERY[array], {"ids": chunk}
-        ).all():
-            values, funder_partners = lists[initiative_id]
-            values[number].append(value)
-            if number == _FUNDERS:
-                funder_partners.append(partner)
+        links = connection.execute(_LINKS_QUERY[array], {"ids": chunk})
+        # Fetched a few thousand at a time: row by row costs a driver call each, all at
+        # once keeps tens of thousands of rows alive for the garbage collector to scan.
+        for part in links.partitions(LINK_ROWS_PER_FETCH):
+            for initiative_id, number, value, _position, partner in part:
+                values, funder_partners = lists[initiative_id]
+                values[number].append(value)
+                if number == _FUNDERS:
+                    funder_partners.append(partner)
     return result
 
 
