@@ -527,7 +527,8 @@ def load_records(
     partner_code: str | None = None,
     lock: bool = False,
 ) -> dict[int, StoredRecord]:
-    """Initiatives by id or of one partner, read set-based (two queries per 2,000).
+    """Initiatives by id or of one partner, read set-based (two queries per 2,000 ids on
+    SQLite, two in all on PostgreSQL).
 
     `lock` takes row locks on PostgreSQL (FOR UPDATE) so that a concurrent update waits.
     """
