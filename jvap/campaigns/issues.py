@@ -56,15 +56,6 @@ def localise(record: dict[str, Any], lang: str) -> dict[str, Any]:
     message = record.get(f"message_{lang}") or record.get("message_en") or record.get("message")
     return {**record, "message": message}
 
-    @property
-    def location(self) -> str:
-        """`Sheet!B7`, `Sheet row 7` or `Sheet`, for plain-text listings."""
-        where = self.sheet or ""
-        if self.row is not None:
-            cell = f"{self.column}{self.row}" if self.column else f"row {self.row}"
-            where = f"{where}!{cell}" if where else cell
-        return where
-
 
 def _json_safe(value: Any) -> Any:
     if value is None or isinstance(value, str | int | float | bool):

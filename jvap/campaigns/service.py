@@ -26,6 +26,7 @@ from jvap.campaigns.schemas import (
 )
 from jvap.db import utcnow
 from jvap.errors import BadRequest, Conflict, InvalidInput, NotFound
+from jvap.initiatives import rules
 from jvap.initiatives import service as initiatives_service
 from jvap.initiatives.models import Initiative, parse_ref
 from jvap.initiatives.rules import FIELDS
@@ -352,9 +353,12 @@ def receive_submission(
         submission.status = "invalid"
     else:
         submission.status = "pending_review"
-        # The digest of the reference data the records were checked against, so that
-        # accepting can tell whether the rules must run again.
-        submission.change_set = {**result.change_set(), "reference_digest": snapshot.digest()}
+        # The digest of the rules and reference data the records were checked against, so
+        # that accepting can tell whether the rules must run again.
+        submission.change_set = {
+            **result.change_set(),
+            "checked_digest": rules.checked_digest(snapshot),
+        }
         for previous in session.scalars(
             select(Submission).where(
                 Submission.assignment_id == assignment.id,
@@ -526,9 +530,9 @@ def accept_submission(
     partner_code = submission.assignment.partner_code
     user_id = user.id if user is not None else None
     snapshot = reference_service.load_snapshot(session)
-    # Staging ran every rule against the reference data of that moment; unless the data
-    # changed since, running them again cannot find anything new.
-    checked = change_set.get("reference_digest") == snapshot.digest()
+    # Staging ran every rule against the rules and reference data of that moment; unless
+    # either changed since, running them again cannot find anything new.
+    checked = change_set.get("checked_digest") == rules.checked_digest(snapshot)
     new_items = [
         (partner_code, validation.record_from_json(item["record"]))
         for item in change_set.get("new", [])

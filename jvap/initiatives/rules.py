@@ -1,12 +1,17 @@
 """Field rules of an initiative (the data dictionary), shared by the API and the questionnaire."""
 
+import hashlib
 from dataclasses import dataclass, field, fields
 from datetime import date
 from decimal import Decimal
+from functools import cache
+from importlib.metadata import version
 from operator import attrgetter
+from pathlib import Path
 from typing import Any, Literal
 
 from jvap.initiatives import money
+from jvap.reference import codelists
 from jvap.reference.codelists import CODELISTS, codes
 from jvap.reference.countries import resolve_country
 from jvap.reference.snapshot import ReferenceSnapshot
@@ -806,3 +811,23 @@ def record_from_initiative(initiative: Any) -> InitiativeRecord:
         website=initiative.website,
         remarks=initiative.remarks,
     )
+
+
+@cache
+def _rules_fingerprint() -> bytes:
+    # The rules, the code lists and the libraries that supply countries, currencies and
+    # rates: a release that changes any of them invalidates every earlier check.
+    hasher = hashlib.sha256()
+    for module in (__file__, codelists.__file__):
+        hasher.update(Path(module).read_bytes())
+    for package in ("pycountry", "CurrencyConverter"):
+        hasher.update(version(package).encode())
+    return hasher.digest()
+
+
+def checked_digest(snapshot: ReferenceSnapshot) -> str:
+    """What a check of records depends on, as a hash: the rules' code and the reference data.
+
+    Records checked under one digest need not be checked again while it stays the same.
+    """
+    return hashlib.sha256(_rules_fingerprint() + snapshot.digest().encode()).hexdigest()

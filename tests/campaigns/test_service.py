@@ -18,6 +18,7 @@ from jvap.campaigns.definition import parse_definition
 from jvap.campaigns.models import Assignment, Submission
 from jvap.campaigns.template import DATA_SHEET
 from jvap.errors import Conflict, Forbidden, InvalidInput, NotFound
+from jvap.initiatives import rules
 from jvap.initiatives import service as initiatives_service
 from jvap.initiatives.models import Initiative, InitiativeRevision
 from jvap.initiatives.rules import diff_records
@@ -335,7 +336,7 @@ def test_accept_runs_the_rules_again_only_if_the_reference_data_changed(
     first = registry(session)[sen_ids[0]].ref
     content = fill(template(session), edits={first: {"title": "Mine"}}, new_rows=[NEW_ROW])
     submission = submit(session, content)
-    assert submission.change_set["reference_digest"]
+    assert submission.change_set["checked_digest"]
     count = session.scalar(select(func.count()).select_from(Initiative))
     before = registry(session)
 
@@ -362,6 +363,25 @@ def test_accept_runs_the_rules_again_only_if_the_reference_data_changed(
     service.accept_submission(session, submission_id=submission.id)
     assert submission.status == "accepted"
     assert session.scalar(select(func.count()).select_from(Initiative)) == count + 1
+
+
+def test_accept_runs_the_rules_again_after_a_release_changed_them(
+    session: Session, campaign: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    submission = submit(session, fill(template(session), new_rows=[NEW_ROW]))
+    # Another version of the rules' code was deployed between upload and review.
+    monkeypatch.setattr(rules, "_rules_fingerprint", lambda: b"next release")
+    calls: list[Any] = []
+    check_record = initiatives_service.check_record
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args)
+        return check_record(*args, **kwargs)
+
+    monkeypatch.setattr(initiatives_service, "check_record", counted)
+    service.accept_submission(session, submission_id=submission.id)
+    assert submission.status == "accepted"
+    assert len(calls) == 1
 
 
 def test_return_with_comments(session: Session, campaign: Any) -> None:
