@@ -172,6 +172,14 @@ def header_aliases() -> dict[str, str]:
     return aliases
 
 
+def feminine_forms(label: str) -> tuple[str, ...]:
+    """The agreed forms of a one-word French label ("Nationale", "Achevé(e)" for "National",
+    "Achevé"): a policy is feminine, so focal points write them as often as the label."""
+    if " " in label or label.endswith("e"):
+        return ()
+    return (f"{label}e", f"{label}(e)")
+
+
 @dataclass(frozen=True)
 class Vocabularies:
     """The accepted spellings of every coded field, built once per upload."""
@@ -183,7 +191,10 @@ class Vocabularies:
     @classmethod
     def build(cls, snapshot: ReferenceSnapshot) -> "Vocabularies":
         by_field = {
-            key: Vocabulary.build((c.code, (c.label_en, c.label_fr)) for c in codes)
+            key: Vocabulary.build(
+                ((c.code, (c.label_en, c.label_fr)) for c in codes),
+                aliases=((c.code, feminine_forms(c.label_fr)) for c in codes),
+            )
             for key, codes in CODELISTS.items()
         }
         domains = sorted(snapshot.domains)
