@@ -101,6 +101,8 @@ def reference_load(file: Path) -> None:
         result = reference_service.load_reference_file(
             session, filename=file.name, content=file.read_bytes()
         )
+        # Regions and process memberships decide the initiatives' derived lookups.
+        initiatives_service.refresh_lookups(session)
     changes = ", ".join(f"{name}: {n} change(s)" for name, n in result.changed.items())
     click.echo(f"loaded {', '.join(result.lists)} from {file.name} ({changes})")
 

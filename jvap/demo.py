@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from jvap.accounts import service as accounts_service
 from jvap.campaigns.models import Assignment, Campaign, CampaignProcess, Submission
+from jvap.initiatives import service as initiatives_service
 from jvap.initiatives.models import (
     Initiative,
     InitiativeCountry,
@@ -286,6 +287,8 @@ def load_demo(
             for row in rows
         ],
     )
+    # Written through the ORM rather than create_initiatives, so the lookups are built here.
+    initiatives_service.refresh_lookups(session)
     session.flush()
     return DemoResult(initiatives=written, users={e: r for e, (r, _) in _USERS.items()})
 

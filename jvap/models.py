@@ -18,8 +18,11 @@ from jvap.initiatives.models import (
     InitiativeFunder,
     InitiativeImplementer,
     InitiativePriority,
+    InitiativeProcess,
+    InitiativeRegion,
     InitiativeRevision,
     InitiativeTargetGroup,
+    is_database_only,
 )
 from jvap.reference.models import (
     Country,
@@ -48,6 +51,8 @@ __all__ = [
     "InitiativeFunder",
     "InitiativeImplementer",
     "InitiativePriority",
+    "InitiativeProcess",
+    "InitiativeRegion",
     "InitiativeRevision",
     "InitiativeTargetGroup",
     "Invitation",
@@ -62,3 +67,9 @@ __all__ = [
     "User",
     "UserSession",
 ]
+
+
+def include_name(name: str | None, type_: str, _parent_names: object) -> bool:
+    """Alembic's filter for comparing the models with a database: skips the search
+    structures only one backend has (created by migrations, not described by models)."""
+    return not is_database_only(name, type_)

@@ -7,7 +7,7 @@ from sqlalchemy.engine import Connection
 
 from jvap.config import get_settings
 from jvap.db import create_db_engine
-from jvap.models import Base
+from jvap.models import Base, include_name
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logging", True):
@@ -22,6 +22,7 @@ def run_on(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=True,  # SQLite cannot ALTER most things; batch mode rebuilds tables
         compare_type=True,
+        include_name=include_name,
         # jvap.db makes SQLite emit BEGIN itself, so DDL is transactional on both backends.
         transactional_ddl=True,
     )
@@ -36,6 +37,7 @@ def run_migrations_offline() -> None:
         literal_binds=True,
         render_as_batch=True,
         compare_type=True,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

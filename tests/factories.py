@@ -10,6 +10,7 @@ from jvap.accounts.models import User
 from jvap.campaigns import service as campaigns_service
 from jvap.campaigns.models import Campaign
 from jvap.campaigns.schemas import CampaignCreate
+from jvap.initiatives import service as initiatives_service
 from jvap.initiatives.models import (
     Initiative,
     InitiativeCountry,
@@ -81,6 +82,8 @@ def make_initiative(
     initiative.countries = [InitiativeCountry(country_iso3=c) for c in countries]
     session.add(initiative)
     session.flush()
+    # As the services do: the region and process filters read the derived lookups.
+    initiatives_service.refresh_lookups(session, ids=[initiative.id], new=True)
     return initiative
 
 

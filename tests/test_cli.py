@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner
 from openpyxl import load_workbook
 from sqlalchemy import select
@@ -14,8 +15,14 @@ from jvap.cli import main
 from jvap.config import get_settings
 from jvap.db import create_db_engine
 from jvap.errors import JvapError
-from jvap.initiatives.models import Initiative, InitiativePriority
-from jvap.reference.models import Priority
+from jvap.initiatives.models import (
+    Initiative,
+    InitiativeCountry,
+    InitiativePriority,
+    InitiativeRegion,
+)
+from jvap.reference import service as reference_service
+from jvap.reference.models import Country, Priority
 from tests.campaigns.workbooks import NEW_ROW, fill
 from tests.databases import scratch_database
 
@@ -87,6 +94,45 @@ def test_reference_load_refuses_to_orphan_initiatives(
     assert result.exit_code == 1
     assert f"{used}: {used} is missing from the file but still used by" in result.output
     assert _priority_codes(upgraded) == before
+
+
+def test_demo_and_reference_load_keep_the_initiative_lookups_in_sync(
+    runner: CliRunner, upgraded: str, tmp_path: Path
+) -> None:
+    assert runner.invoke(main, ["demo", "--initiatives", "40"]).exit_code == 0
+    data = yaml.safe_load(reference_service.package_reference_bytes())
+    for country in data["countries"]:
+        if country["region"] == "west_africa":
+            country["region"] = "central_africa"
+    file = tmp_path / "regions.yaml"
+    file.write_text(yaml.safe_dump({"countries": data["countries"]}), encoding="utf-8")
+
+    def regions() -> tuple[set[tuple[str, int]], set[tuple[str, int]]]:
+        engine = create_db_engine(upgraded)
+        try:
+            with Session(engine) as session:
+                stored = set(
+                    session.execute(
+                        select(InitiativeRegion.region_code, InitiativeRegion.initiative_id)
+                    ).all()
+                )
+                rule = set(
+                    session.execute(
+                        select(Country.region_code, InitiativeCountry.initiative_id)
+                        .join(Country, Country.iso3 == InitiativeCountry.country_iso3)
+                        .where(Country.region_code.is_not(None))
+                    ).all()
+                )
+            return stored, rule
+        finally:
+            engine.dispose()
+
+    stored, rule = regions()
+    assert stored == rule and any(code == "west_africa" for code, _id in stored)
+    result = runner.invoke(main, ["reference", "load", str(file)])
+    assert result.exit_code == 0, result.output
+    stored, rule = regions()
+    assert stored == rule and not any(code == "west_africa" for code, _id in stored)
 
 
 def _demo_fingerprint(runner: CliRunner, url: str, monkeypatch: pytest.MonkeyPatch) -> list[tuple]:

@@ -7,7 +7,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect
 
 from jvap.db import alembic_config, create_db_engine
-from jvap.models import Base
+from jvap.models import Base, include_name
 
 
 def test_single_head_revision() -> None:
@@ -39,7 +39,10 @@ def test_up_and_down_every_step_then_models_match(fresh_database_url: str) -> No
         assert {"initiative", "campaign", "submission", "priority", "user"} <= _tables(engine)
         with engine.connect() as conn:
             diff = compare_metadata(
-                MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata
+                MigrationContext.configure(
+                    conn, opts={"compare_type": True, "include_name": include_name}
+                ),
+                Base.metadata,
             )
         assert diff == []
         command.downgrade(config, "base")

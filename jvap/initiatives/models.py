@@ -166,6 +166,63 @@ class InitiativeExternalId(Base):
     value: Mapped[str] = mapped_column(String(200), primary_key=True)
 
 
+class InitiativeRegion(Base):
+    """Derived: each region one of the initiative's countries is in, once.
+
+    A cache of initiative_country joined with country.region_code, so that a region filter
+    counts (region_code, initiative_id) keys instead of de-duplicating country links.
+    Rebuilt by initiatives.service.refresh_lookups; no foreign key to region, so that a
+    reference reload can replace regions before the rows are rebuilt.
+    """
+
+    __tablename__ = "initiative_region"
+
+    region_code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    initiative_id: Mapped[int] = mapped_column(
+        ForeignKey("initiative.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class InitiativeProcess(Base):
+    """Derived: each process an initiative involves, once (the process summaries' rule).
+
+    Involved: reported by a current member of the process, or implemented in the country
+    of a current member. Rebuilt by initiatives.service.refresh_lookups.
+    """
+
+    __tablename__ = "initiative_process"
+
+    process_code: Mapped[str] = mapped_column(String(8), primary_key=True)
+    initiative_id: Mapped[int] = mapped_column(
+        ForeignKey("initiative.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+# Search structures that exist on one backend only, created and dropped by migrations and
+# left out of the model comparison (alembic check): SQLite's FTS5 table (and the shadow
+# tables FTS5 creates for it), PostgreSQL's trigram and descending-order indexes.
+# Triggers on initiative keep the FTS5 table in sync; a SQLite batch migration that copies
+# the initiative table drops them, so such a migration must create them again.
+SEARCH_TABLE = "initiative_search"
+DATABASE_ONLY_INDEXES = frozenset(
+    {
+        "ix_initiative_title_trgm",
+        "ix_initiative_description_trgm",
+        "ix_initiative_budget_eur_desc",
+        "ix_initiative_start_date_desc",
+    }
+)
+
+
+def is_database_only(name: str | None, type_: str) -> bool:
+    """Whether a reflected object is one of those backend-specific search structures."""
+    if name is None:
+        return False
+    if type_ == "table":
+        return name == SEARCH_TABLE or name.startswith(f"{SEARCH_TABLE}_")
+    return type_ == "index" and name in DATABASE_ONLY_INDEXES
+
+
 class InitiativeRevision(Base):
     """One change to an initiative: who, when, what changed, and from which submission."""
 

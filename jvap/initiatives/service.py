@@ -17,11 +17,15 @@ from sqlalchemy import (
     cast,
     delete,
     func,
+    insert,
     intersect,
     literal,
+    literal_column,
     null,
     or_,
     select,
+    table,
+    union,
     union_all,
     update,
 )
@@ -34,6 +38,7 @@ from jvap.db import utcnow
 from jvap.errors import BadRequest, Conflict, InvalidInput, NotFound
 from jvap.initiatives import money
 from jvap.initiatives.models import (
+    SEARCH_TABLE,
     Initiative,
     InitiativeCountry,
     InitiativeDomain,
@@ -41,6 +46,8 @@ from jvap.initiatives.models import (
     InitiativeFunder,
     InitiativeImplementer,
     InitiativePriority,
+    InitiativeProcess,
+    InitiativeRegion,
     InitiativeRevision,
     InitiativeTargetGroup,
     format_ref,
@@ -291,6 +298,7 @@ def create_initiatives(
     ids = bulk.insert_rows_returning_ids(session, Initiative.__table__, rows)
     pairs = list(zip(ids, records, strict=True))
     _insert_links(session, pairs, LINKS, snapshot)
+    refresh_lookups(session, ids=ids, new=True)
     bulk.insert_rows(
         session,
         InitiativeRevision.__table__,
@@ -424,6 +432,8 @@ def update_initiatives(
                 delete(table).where(_in_ids(session, table.c.initiative_id, chunk))
             )
         _insert_links(session, pairs, [field_key], snapshot)
+    if "countries" in relinks:
+        refresh_lookups(session, ids=[initiative_id for initiative_id, _r in relinks["countries"]])
     if revisions:
         bulk.insert_rows(session, InitiativeRevision.__table__, revisions)
     if publish:
@@ -458,6 +468,66 @@ def _expire_loaded(session: Session, ids: set[int]) -> None:
     for obj in list(session.identity_map.values()):
         if isinstance(obj, Initiative) and obj.id in ids:
             session.expire(obj)
+
+
+# --- derived lookups: the region and process each initiative falls under -----------------
+
+
+def _region_rows(ids: Sequence[int] | None) -> Select[Any]:
+    """(region_code, initiative_id): each region one of the countries is in, once."""
+    query = (
+        select(Country.region_code, InitiativeCountry.initiative_id)
+        .join(Country, Country.iso3 == InitiativeCountry.country_iso3)
+        .where(Country.region_code.is_not(None))
+        .distinct()
+    )
+    return query if ids is None else query.where(InitiativeCountry.initiative_id.in_(ids))
+
+
+def _process_rows(ids: Sequence[int] | None) -> Any:
+    """(process_code, initiative_id) for every process involved, once: reported by a
+    current member, or implemented in a current member's country (the summaries' rule)."""
+    current = ProcessMembership.status.in_(reference_service.CURRENT_STATUSES)
+    by_reporter = (
+        select(ProcessMembership.process_code, Initiative.id)
+        .join(ProcessMembership, ProcessMembership.partner_code == Initiative.partner_code)
+        .where(current)
+    )
+    by_country = (
+        select(ProcessMembership.process_code, InitiativeCountry.initiative_id)
+        .join(Partner, Partner.country_iso3 == InitiativeCountry.country_iso3)
+        .join(ProcessMembership, ProcessMembership.partner_code == Partner.code)
+        .where(current)
+    )
+    if ids is not None:
+        by_reporter = by_reporter.where(Initiative.id.in_(ids))
+        by_country = by_country.where(InitiativeCountry.initiative_id.in_(ids))
+    return union(by_reporter, by_country)
+
+
+def refresh_lookups(
+    session: Session, *, ids: Sequence[int] | None = None, new: bool = False
+) -> None:
+    """Rebuild initiative_region and initiative_process for `ids` (None: every initiative).
+
+    They derive from countries, reporting partners and reference data (country regions,
+    partners' countries, process memberships). create_initiatives and update_initiatives
+    keep them up to date; anything else writing those must call this: all of them after
+    reference data is reloaded. `new`: the ids have no rows yet, so nothing is deleted.
+    """
+    connection = session.connection()
+    for target, columns, rows in (
+        (InitiativeRegion.__table__, ["region_code", "initiative_id"], _region_rows),
+        (InitiativeProcess.__table__, ["process_code", "initiative_id"], _process_rows),
+    ):
+        if ids is None:
+            connection.execute(delete(target))
+            connection.execute(insert(target).from_select(columns, rows(None)))
+            continue
+        for chunk in _chunks(list(ids)):
+            if not new:
+                connection.execute(delete(target).where(target.c.initiative_id.in_(chunk)))
+            connection.execute(insert(target).from_select(columns, rows(chunk)))
 
 
 DETAIL_COLUMNS = (
@@ -616,47 +686,119 @@ def get_initiative(session: Session, *, ref: str, visibility: Visibility) -> Ini
     return initiative
 
 
+@dataclass(frozen=True, slots=True)
+class _IdSet:
+    """A SELECT of initiative ids that answers one filter from an index or lookup table."""
+
+    query: Select[Any]
+    # The id column of `query`, to look one initiative up in it.
+    key: Any
+    # Whether it can list an initiative more than once.
+    repeats: bool
+    # Whether looking one initiative up is a B-tree probe (not true of a full-text match).
+    probe: bool = True
+
+
 @dataclass(slots=True)
 class _Conditions:
-    """Filters split by where they are answered: on initiative rows, or by link tables."""
+    """Filters split by where they are answered: on initiative rows, or by id sets."""
 
     rows: list[ColumnElement[bool]]
-    # Each a SELECT of initiative ids (repeats possible); an initiative must be in all.
-    sets: list[Select[Any]]
-    # Whether each set can list an initiative more than once.
-    repeats: list[bool]
+    # An initiative must be in all of them.
+    sets: list[_IdSet]
 
-    def where(self) -> list[ColumnElement[bool]]:
-        # One IN per set (not IN of their INTERSECT): SQLite then probes rows through the
-        # smallest list and checks the others by lookup. IN ignores repeats by itself.
-        return [*self.rows, *(Initiative.id.in_(ids) for ids in self.sets)]
+    def where(self, *, probe: bool = False) -> list[ColumnElement[bool]]:
+        """Conditions on initiative rows.
+
+        One IN per set (not IN of their INTERSECT): SQLite then probes rows through the
+        smallest list and checks the others by lookup. IN ignores repeats by itself.
+        `probe`: EXISTS for the sets that allow it instead, for a page in another order
+        over many matches: SQLite then walks the sort index and probes each initiative,
+        rather than reading and sorting every match.
+        """
+        return [
+            *self.rows,
+            *(
+                ids.query.where(ids.key == Initiative.id).exists()
+                if probe and ids.probe
+                else Initiative.id.in_(ids.query)
+                for ids in self.sets
+            ),
+        ]
 
     def ids(self) -> Any:
         """The matching ids, each once (INTERSECT removes repeats; one set needs DISTINCT)."""
         if len(self.sets) > 1:
-            return intersect(*self.sets)
-        return self.sets[0].distinct() if self.repeats[0] else self.sets[0]
+            return intersect(*(ids.query for ids in self.sets))
+        only = self.sets[0]
+        return only.query.distinct() if only.repeats else only.query
+
+
+def _linked(model: Any, condition: ColumnElement[bool], *, unique: bool) -> _IdSet:
+    # Answered from the (value, initiative_id) index alone. One value of a set-like
+    # field matches an initiative at most once; several values may match it twice.
+    return _IdSet(select(model.initiative_id).where(condition), model.initiative_id, not unique)
+
+
+def _in_regions(codes: list[str]) -> ColumnElement[bool] | _IdSet:
+    """Any country of the initiative is in one of the regions."""
+    return _linked(
+        InitiativeRegion, InitiativeRegion.region_code.in_(codes), unique=len(codes) == 1
+    )
+
+
+def _in_processes(codes: list[str]) -> ColumnElement[bool] | _IdSet:
+    """The initiative involves one of the processes (see _process_rows for the rule)."""
+    return _linked(
+        InitiativeProcess, InitiativeProcess.process_code.in_(codes), unique=len(codes) == 1
+    )
+
+
+# The trigram index finds substrings of at least 3 characters; shorter ones scan.
+SEARCH_MIN_LENGTH = 3
+_SEARCH = table(SEARCH_TABLE, literal_column("rowid"))
+
+
+def _text_matches(session: Session, text: str) -> ColumnElement[bool] | _IdSet:
+    """Case-insensitive substring of the title or the description.
+
+    PostgreSQL answers the ILIKE from its trigram indexes. SQLite answers from its FTS5
+    trigram table, which folds case for all of Unicode (LIKE folds ASCII only, so a
+    query shorter than SEARCH_MIN_LENGTH still matches non-ASCII letters case-sensitively
+    there); accents count on both backends.
+    """
+    if session.get_bind().dialect.name == "sqlite" and len(text) >= SEARCH_MIN_LENGTH:
+        # One FTS5 string: every character literal (a double quote is written twice),
+        # matched as a run of trigrams, that is as a substring of one column.
+        phrase = '"' + text.replace('"', '""') + '"'
+        rowid = _SEARCH.c.rowid
+        query = select(rowid.label("initiative_id")).where(
+            literal_column(SEARCH_TABLE).match(phrase)
+        )
+        return _IdSet(query, rowid, repeats=False, probe=False)
+    return or_(
+        Initiative.title.icontains(text, autoescape=True),
+        Initiative.description.icontains(text, autoescape=True),
+    )
 
 
 def _filter_conditions(session: Session, filters: InitiativeFilters) -> _Conditions:
-    where: list[ColumnElement[bool]] = []
-    sets: list[Select[Any]] = []
-    repeats: list[bool] = []
+    conditions = _Conditions([], [])
 
-    def linked(model: Any, condition: ColumnElement[bool], *, unique: bool) -> None:
-        # Answered from the (value, initiative_id) index alone. One value of a set-like
-        # field matches an initiative at most once; several values may match it twice.
-        sets.append(select(model.initiative_id).where(condition))
-        repeats.append(not unique)
+    def add(condition: ColumnElement[bool] | _IdSet) -> None:
+        if isinstance(condition, _IdSet):
+            conditions.sets.append(condition)
+        else:
+            conditions.rows.append(condition)
 
     if filters.partner:
-        where.append(Initiative.partner_code.in_([p.upper() for p in filters.partner]))
+        add(Initiative.partner_code.in_([p.upper() for p in filters.partner]))
     if filters.kind:
-        where.append(Initiative.kind.in_(filters.kind))
+        add(Initiative.kind.in_(filters.kind))
     if filters.status:
-        where.append(Initiative.status.in_(filters.status))
+        add(Initiative.status.in_(filters.status))
     if filters.publication != "all":
-        where.append(Initiative.publication_status == filters.publication)
+        add(Initiative.publication_status == filters.publication)
     for model, column, values in (
         (InitiativeDomain, InitiativeDomain.domain_code, filters.domain),
         (InitiativePriority, InitiativePriority.priority_code, filters.priority),
@@ -664,28 +806,11 @@ def _filter_conditions(session: Session, filters: InitiativeFilters) -> _Conditi
     ):
         if values:
             codes = sorted({v.strip().upper() for v in values})
-            linked(model, column.in_(codes), unique=len(codes) == 1)
+            add(_linked(model, column.in_(codes), unique=len(codes) == 1))
     if filters.region:
-        in_region = select(Country.iso3).where(Country.region_code.in_(filters.region))
-        linked(InitiativeCountry, InitiativeCountry.country_iso3.in_(in_region), unique=False)
+        add(_in_regions(sorted(set(filters.region))))
     if filters.process:
-        members = select(ProcessMembership.partner_code).where(
-            ProcessMembership.process_code.in_([p.upper() for p in filters.process]),
-            ProcessMembership.status.in_(reference_service.CURRENT_STATUSES),
-        )
-        member_states = select(Partner.country_iso3).where(Partner.code.in_(members))
-        # Involved: reported by a current member, or implemented in a member state
-        # (the same rule as the process summaries).
-        where.append(
-            or_(
-                Initiative.partner_code.in_(members),
-                Initiative.id.in_(
-                    select(InitiativeCountry.initiative_id).where(
-                        InitiativeCountry.country_iso3.in_(member_states)
-                    )
-                ),
-            )
-        )
+        add(_in_processes(sorted({p.upper() for p in filters.process})))
     if filters.funder:
         wanted = {f.strip().upper(): f.strip() for f in filters.funder if f.strip()}
         codes = set(session.scalars(select(Partner.code).where(Partner.code.in_(wanted))))
@@ -697,20 +822,14 @@ def _filter_conditions(session: Session, filters: InitiativeFilters) -> _Conditi
             for code, text in wanted.items()
             if code not in codes
         ]
-        linked(InitiativeFunder, or_(*matches), unique=False)
+        add(_linked(InitiativeFunder, or_(*matches), unique=False))
     if filters.active_from is not None:
-        where.append(or_(Initiative.end_date.is_(None), Initiative.end_date >= filters.active_from))
+        add(or_(Initiative.end_date.is_(None), Initiative.end_date >= filters.active_from))
     if filters.active_to is not None:
-        where.append(Initiative.start_date <= filters.active_to)
+        add(Initiative.start_date <= filters.active_to)
     if filters.q and filters.q.strip():
-        text = filters.q.strip()
-        where.append(
-            or_(
-                Initiative.title.icontains(text, autoescape=True),
-                Initiative.description.icontains(text, autoescape=True),
-            )
-        )
-    return _Conditions(where, sets, repeats)
+        add(_text_matches(session, filters.q.strip()))
+    return conditions
 
 
 def _visibility_conditions(visibility: Visibility) -> list[ColumnElement[bool]]:
@@ -769,6 +888,10 @@ def filtered_ids(
     return select(Initiative.id).where(*conditions.where()).order_by(*_order_by(sort))
 
 
+# Matches from which a page probes its id sets (EXISTS) rather than listing them (IN).
+PROBE_FROM = 5000
+
+
 def list_initiatives(
     session: Session,
     *,
@@ -784,8 +907,8 @@ def list_initiatives(
     order = _order_by(sort)
     offset = (page - 1) * size
     if conditions.sets and not conditions.rows:
-        # Only link-table filters: count and (in ref order) page from their indexes alone,
-        # never touching the initiative rows (every link row has its initiative).
+        # Only id-set filters: count and (in ref order) page from their indexes alone,
+        # never touching the initiative rows (every id in a set has its initiative).
         matching = conditions.ids().subquery()
         total = session.scalar(select(func.count()).select_from(matching)) or 0
         if sort in ("ref", "-ref"):
@@ -802,10 +925,13 @@ def list_initiatives(
     else:
         where = conditions.where()
         total = session.scalar(select(func.count()).select_from(Initiative).where(*where)) or 0
+    # Many matches: walking the sort index and probing each initiative finds a page sooner
+    # than reading and sorting them all (with few, the IN lists are cheaper).
+    probe = total >= PROBE_FROM
     ids = list(
         session.scalars(
             select(Initiative.id)
-            .where(*conditions.where())
+            .where(*conditions.where(probe=probe))
             .order_by(*order)
             .limit(size)
             .offset(offset)
