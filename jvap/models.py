@@ -31,6 +31,7 @@ from jvap.reference.models import (
     ReferenceListVersion,
     Region,
 )
+from jvap.reports.models import RegistryVersion
 
 __all__ = [
     "ApiToken",
@@ -57,6 +58,7 @@ __all__ = [
     "ProcessMembership",
     "ReferenceListVersion",
     "Region",
+    "RegistryVersion",
     "SignInAttempt",
     "Submission",
     "User",
