@@ -1,11 +1,9 @@
 """Use cases for summaries, gap analysis, campaign progress and report files."""
 
-import queue
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
-from typing import IO, Any, TypeVar
+from typing import IO, Any
 
 import pandas as pd
 from sqlalchemy.orm import Session
@@ -31,7 +29,6 @@ from jvap.reports.schemas import (
 )
 
 ProgressCallback = Callable[[int], None]
-T = TypeVar("T")
 # Dimensions that list every reference row, even with no initiative (gaps stay visible).
 LIST_ALL = ("regions", "processes", "domains", "priorities")
 
@@ -438,54 +435,6 @@ def campaign_progress(session: Session, *, campaign: str) -> render.ProgressRepo
 # --- report files -----------------------------------------------------------------------
 
 
-def read_ahead(batches: Iterator[T]) -> Iterator[T]:
-    """The same batches, the next one read in a worker thread while this one is written.
-
-    The database driver releases the GIL while the query runs, so on two cores reading and
-    formatting overlap. The session is used by one thread at a time: the worker until the
-    last batch, then the caller again.
-    """
-    ready: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=1)
-    stop = threading.Event()
-
-    def hand_over(item: tuple[str, Any]) -> bool:
-        while not stop.is_set():
-            try:
-                ready.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False  # the caller stopped reading
-
-    def produce() -> None:
-        try:
-            for batch in batches:
-                if not hand_over(("batch", batch)):
-                    return
-            hand_over(("end", None))
-        except BaseException as error:  # raised again in the caller's thread
-            hand_over(("error", error))
-        finally:
-            # Close the query here, in the thread that ran it, before the caller goes on.
-            close = getattr(batches, "close", None)
-            if close is not None:
-                close()
-
-    worker = threading.Thread(target=produce, name="report-read-ahead", daemon=True)
-    worker.start()
-    try:
-        while True:
-            kind, value = ready.get()
-            if kind == "end":
-                return
-            if kind == "error":
-                raise value
-            yield value
-    finally:
-        stop.set()
-        worker.join()
-
-
 def report_filename(report: str, fmt: str, *, lang: str, suffix: str | None = None) -> str:
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     parts = ["jvap", report, *([suffix] if suffix else []), *(["fr"] if lang == "fr" else [])]
@@ -529,7 +478,7 @@ def write_summary_report(
         target,
         summaries=summaries,
         gaps=gaps,
-        initiatives=read_ahead(queries.iter_initiatives(session, scope=scope)),
+        initiatives=queries.iter_initiatives(session, scope=scope),
         lang=lang,
         generated_at=datetime.now(UTC),
         progress=progress,
@@ -546,7 +495,7 @@ def write_initiatives_report(
     progress: ProgressCallback | None = None,
 ) -> int:
     scope, _, _ = resolve(session, filters)
-    batches = read_ahead(queries.iter_initiatives(session, scope=scope))
+    batches = queries.iter_initiatives(session, scope=scope)
     if fmt == "csv":
         return render.write_initiatives_csv(target, batches, lang=lang, progress=progress)
     return render.write_initiatives_xlsx(target, batches, lang=lang, progress=progress)

@@ -1,6 +1,5 @@
 """Summaries, gaps and details on the hand-built dataset of conftest.py, worked out by hand."""
 
-from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
@@ -260,25 +259,3 @@ def test_pairwise_process_overlaps_agree_with_the_two_process_shortcut(
     assert pairwise.to_dict("records") == [
         {"first": "KP", "second": "RP", "initiatives": 2, "budget_eur": 3_700_000.0}
     ]
-
-
-def test_read_ahead_hands_over_every_batch_then_the_error() -> None:
-    closed = []
-
-    def batches(fail: bool) -> Iterator[list[int]]:
-        try:
-            yield [1, 2]
-            yield [3]
-            if fail:
-                raise ValueError("query failed")
-        finally:
-            closed.append(fail)
-
-    assert list(service.read_ahead(batches(fail=False))) == [[1, 2], [3]]
-    with pytest.raises(ValueError, match="query failed"):
-        list(service.read_ahead(batches(fail=True)))
-    # A reader that stops early: the source is closed all the same.
-    reader = service.read_ahead(batches(fail=False))
-    assert next(reader) == [1, 2]
-    reader.close()
-    assert closed == [False, True, False]
