@@ -2,7 +2,7 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
@@ -32,9 +32,9 @@ class Breakdown:
     in_several_rows: int  # initiatives counted in more than one row
 
 
-def _datetime64(value: object) -> np.datetime64:
+def _datetime64(value: datetime) -> np.datetime64:
     """An aware datetime as the naive UTC datetime64 the snapshot stores."""
-    return np.datetime64(value.astimezone(UTC).replace(tzinfo=None), "us")  # type: ignore[attr-defined]
+    return np.datetime64(value.astimezone(UTC).replace(tzinfo=None), "us")
 
 
 def _hit(size: int, initiative: np.ndarray) -> np.ndarray:

@@ -24,9 +24,11 @@ WATCHED_TABLES = (
 class RegistryVersion(Base):
     """(counter, token) of the registry as this transaction sees it.
 
-    Every write statement to a watched table sets counter + 1 and a fresh token in the same
-    transaction: committed states never share a counter (writers serialise on this row), and
-    a rolled-back state that reused a counter still differs by its token (a sequence value on
+    A write to a watched table sets counter + 1 and a fresh token in the same transaction
+    (SQLite: every row written; PostgreSQL: the transaction's first write statement, each
+    statement also stamping a transaction-local setting that snapshot.read_version reads).
+    Committed states never share a counter (writers serialise on this row), and a
+    rolled-back state that reused a counter still differs by its token (a sequence value on
     PostgreSQL, never handed out twice; a 64-bit random on SQLite).
     """
 

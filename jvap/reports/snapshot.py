@@ -7,7 +7,18 @@ from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Float, Integer, String, case, cast, func, select, type_coerce
+from sqlalchemy import (
+    BigInteger,
+    Float,
+    Integer,
+    String,
+    case,
+    cast,
+    func,
+    literal,
+    select,
+    type_coerce,
+)
 from sqlalchemy.orm import Session
 
 from jvap.initiatives.models import (
@@ -24,7 +35,7 @@ from jvap.reference.models import Country, Partner, Priority, ProcessMembership
 from jvap.reports.models import RegistryVersion
 
 T = TypeVar("T")
-Version = tuple[int, int]
+Version = tuple[int, int, int]
 # Reads before giving up when writers keep committing between this call's statements.
 ATTEMPTS = 5
 
@@ -124,10 +135,16 @@ class Snapshot:
 
 
 def read_version(session: Session) -> Version | None:
+    """(counter, token, stamp): stamp is this transaction's latest write (PostgreSQL only)."""
+    stamp: Any = literal(0)
+    if session.get_bind().dialect.name == "postgresql":
+        # Set per write statement, local to the writing transaction (see the migration).
+        setting = func.current_setting("jvap.registry_stamp", True)
+        stamp = cast(func.coalesce(func.nullif(setting, ""), "0"), BigInteger)
     row = session.execute(
-        select(RegistryVersion.counter, RegistryVersion.token).where(RegistryVersion.id == 1)
+        select(RegistryVersion.counter, RegistryVersion.token, stamp).where(RegistryVersion.id == 1)
     ).first()
-    return (int(row[0]), int(row[1])) if row is not None else None
+    return (int(row[0]), int(row[1]), int(row[2])) if row is not None else None
 
 
 _cache: dict[str, Snapshot] = {}

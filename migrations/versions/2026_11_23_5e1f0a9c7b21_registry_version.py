@@ -43,10 +43,22 @@ def upgrade() -> None:
     op.execute("INSERT INTO registry_version (id, counter, token) VALUES (1, 0, 0)")
     if op.get_bind().dialect.name == "postgresql":
         op.execute("CREATE SEQUENCE registry_version_token")
+        # Per statement, a fresh stamp in a transaction-local setting: the writing transaction
+        # sees its own changes (and a rollback to a savepoint restores the stamp with the
+        # data). Once per transaction, the shared row: updating one row per statement would
+        # grow a chain of row versions that every later update walks (quadratic on bulk
+        # executemany).
         op.execute(
             "CREATE FUNCTION registry_version_bump() RETURNS trigger LANGUAGE plpgsql AS $$ "
-            "BEGIN UPDATE registry_version SET counter = counter + 1, "
-            "token = nextval('registry_version_token') WHERE id = 1; RETURN NULL; END $$"
+            "BEGIN "
+            "PERFORM set_config('jvap.registry_stamp', "
+            "nextval('registry_version_token')::text, true); "
+            "IF coalesce(current_setting('jvap.registry_bumped', true), '') = '' THEN "
+            "UPDATE registry_version SET counter = counter + 1, "
+            "token = nextval('registry_version_token') WHERE id = 1; "
+            "PERFORM set_config('jvap.registry_bumped', 'yes', true); "
+            "END IF; "
+            "RETURN NULL; END $$"
         )
         for table in WATCHED_TABLES:
             # Once per statement, not per row: a bulk insert costs one update.
