@@ -5,6 +5,7 @@
 Builds its own data in a scratch database (a SQLite temp file, or a fresh PostgreSQL
 database on 127.0.0.1:5432), then measures:
 - each summary (median of several runs) against pandas: read the same rows, then groupby;
+  warm (registry unchanged since the previous summary) and cold (first call after a write);
 - the 100k-row xlsx report (xlsxwriter, constant memory) against pandas.to_excel(openpyxl),
   each in a child process whose peak RSS is read with resource.getrusage;
 - the 100k-row CSV report.
@@ -50,6 +51,7 @@ from jvap.reports import queries, service  # noqa: E402
 from jvap.reports.schemas import SummaryFilters  # noqa: E402
 
 STATUSES = ["planned", "ongoing", "completed", "suspended"]
+TARGET_MS = 150  # per summary, issue 6
 
 
 def build(engine: Engine, n: int, seed: int = 6) -> None:
@@ -255,12 +257,25 @@ def baseline_groupby(frame: pd.DataFrame) -> pd.DataFrame:
     return result.join(kinds).join(statuses).join(years).assign(total=str(totals))
 
 
+def touch(engine: Engine) -> None:
+    """A committed write to the registry: the next summary reads it afresh (a cold call)."""
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE initiative SET status = status WHERE id = 1"))
+
+
 def bench_summaries(engine: Engine, runs: int) -> list[dict[str, Any]]:
     results = []
     filters = SummaryFilters()
     for dimension in queries.DIMENSIONS:
+        cold_times = []
+        for _ in range(runs):
+            touch(engine)
+            with Session(engine) as session:
+                start = time.perf_counter()
+                service.summarise(session, dimension=dimension, filters=filters)
+                cold_times.append((time.perf_counter() - start) * 1000)
+        cold = statistics.median(cold_times)
         with Session(engine) as session:
-            service.summarise(session, dimension=dimension, filters=filters)  # warm caches
             ours = median_ms(
                 lambda d=dimension, s=session: service.summarise(s, dimension=d, filters=filters),
                 runs,
@@ -274,15 +289,18 @@ def bench_summaries(engine: Engine, runs: int) -> list[dict[str, Any]]:
             {
                 "summary": dimension,
                 "ours_ms": ours,
+                "ours_cold_ms": cold,
                 "pandas_read_groupby_ms": read_and_group,
                 "pandas_groupby_only_ms": group_only,
                 "rows": len(frame),
             }
         )
+        verdict = "OK" if ours <= TARGET_MS else "MISSED"
         print(
-            f"  {dimension:11} {ours:8.0f} ms   pandas read+groupby {read_and_group:8.0f} ms "
-            f"(x{read_and_group / ours:.2f})   groupby alone {group_only:6.0f} ms "
-            f"({len(frame):,} rows)",
+            f"  {dimension:11} warm {ours:6.1f} ms ({verdict}, x{read_and_group / ours:.0f} "
+            f"vs pandas read+groupby, x{group_only / ours:.1f} vs groupby alone) | cold "
+            f"{cold:6.0f} ms (x{read_and_group / cold:.2f}) | pandas read+groupby "
+            f"{read_and_group:6.0f} ms, groupby alone {group_only:5.0f} ms ({len(frame):,} rows)",
             flush=True,
         )
     return results
@@ -402,7 +420,12 @@ def main() -> None:
         )
 
         engine = create_db_engine(url)
-        print(f"summaries (median of {args.runs}; ours = service.summarise, all measures):")
+        print(
+            f"summaries (median of {args.runs}; ours = service.summarise, all measures; the "
+            f"{TARGET_MS} ms target is for warm calls, the registry unchanged since the last "
+            "summary; cold = the first call after a committed write, which reads the registry "
+            "into the per-process snapshot again):"
+        )
         bench_summaries(engine, args.runs)
         engine.dispose()
     print(f"load at the end {os.getloadavg()[0]:.1f}")

@@ -34,6 +34,7 @@ from jvap.reference.models import (
     ReferenceListVersion,
     Region,
 )
+from jvap.reports.models import RegistryVersion
 
 __all__ = [
     "ApiToken",
@@ -62,6 +63,7 @@ __all__ = [
     "ProcessMembership",
     "ReferenceListVersion",
     "Region",
+    "RegistryVersion",
     "SignInAttempt",
     "Submission",
     "User",

@@ -2,7 +2,7 @@
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 import pandas as pd
@@ -12,7 +12,6 @@ from sqlalchemy import (
     String,
     Subquery,
     and_,
-    case,
     exists,
     func,
     literal,
@@ -22,7 +21,7 @@ from sqlalchemy import (
     type_coerce,
     union,
 )
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from jvap.campaigns.models import Campaign
 from jvap.initiatives.models import (
@@ -31,7 +30,6 @@ from jvap.initiatives.models import (
     InitiativeDomain,
     InitiativeFunder,
     InitiativePriority,
-    InitiativeRevision,
 )
 from jvap.reference import service as reference_service
 from jvap.reference.models import (
@@ -83,17 +81,6 @@ class Window:
 
     since: datetime | None
     until: datetime | None
-
-
-@dataclass(slots=True)
-class Breakdown:
-    """One breakdown: per-row measures and the distinct total across rows."""
-
-    rows: pd.DataFrame  # key + measure_columns(years) + partners_reporting
-    total: pd.Series  # the same measures, each initiative once
-    years: list[int]  # the year_YYYY columns present
-    outside_rows: int  # initiatives in scope that fall in no row
-    in_several_rows: int  # initiatives counted in more than one row
 
 
 # --- scope ----------------------------------------------------------------------------
@@ -234,89 +221,11 @@ def pairs(dimension: str, scope: Scope, *, name: str = "pairs") -> Subquery:
     raise ValueError(f"unknown dimension {dimension!r}")
 
 
-def changes(window: Window | None) -> Subquery | None:
-    """Per initiative with a revision in the window: is_new, is_touched, is_completed (0/1).
-
-    new: its first revision falls in the window; touched: a later revision does; completed:
-    a revision in the window set its status to completed (a first revision of an initiative
-    reported as completed counts too, since it lists every field as changed from nothing).
-    """
-    if window is None:
-        return None
-    status_to = InitiativeRevision.changes[("status", 1)].as_string()
-    query = select(
-        InitiativeRevision.initiative_id.label("initiative_id"),
-        func.max(case((InitiativeRevision.number == 1, 1), else_=0)).label("is_new"),
-        func.max(case((InitiativeRevision.number > 1, 1), else_=0)).label("is_touched"),
-        func.max(case((status_to == "completed", 1), else_=0)).label("is_completed"),
-    ).group_by(InitiativeRevision.initiative_id)
-    if window.since is not None:
-        query = query.where(InitiativeRevision.changed_at >= window.since)
-    if window.until is not None:
-        query = query.where(InitiativeRevision.changed_at < window.until)
-    return query.subquery("changes")
-
-
-# --- breakdowns ------------------------------------------------------------------------
-
-
-def start_years(session: Session) -> list[int]:
-    """Every year from the earliest to the latest start date in the registry."""
-    first, last = session.execute(
-        select(func.min(Initiative.start_date), func.max(Initiative.start_date))
-    ).one()
-    if first is None:
-        return []
-    return list(range(_as_date(first).year, _as_date(last).year + 1))
-
-
-def _as_date(value: Any) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+# --- measure names, helpers ------------------------------------------------------------
 
 
 def year_column(year: int | None) -> str:
     return "year_unknown" if year is None else f"year_{year}"
-
-
-def _measures(chg: Any, years: Sequence[int]) -> list[ColumnElement[Any]]:
-    """Additive measures of a group of initiatives (sums, so groups can be added up later)."""
-    budget = Initiative.budget_eur
-    zero = literal(0)
-
-    def tally(condition: ColumnElement[bool]) -> ColumnElement[Any]:
-        # COUNT(*) FILTER (WHERE …): cheaper per row than SUM(CASE …) on both backends.
-        return func.count().filter(condition)
-
-    columns: list[ColumnElement[Any]] = [
-        func.count().label("initiatives"),
-        func.coalesce(func.sum(budget), 0).label("budget_eur"),
-        tally(and_(Initiative.kind == "project", budget.is_(None))).label("budget_missing"),
-        *(tally(Initiative.kind == kind).label(f"kind_{kind}") for kind in KINDS),
-        *(tally(Initiative.status == status).label(f"status_{status}") for status in STATUSES),
-    ]
-    if chg is not None:
-        columns += [
-            tally(chg.c.is_new == 1).label("change_new"),
-            tally(and_(chg.c.is_touched == 1, chg.c.is_new == 0)).label("change_updated"),
-            tally(chg.c.is_completed == 1).label("change_completed"),
-        ]
-    else:
-        columns += [
-            zero.label("change_new"),
-            zero.label("change_updated"),
-            zero.label("change_completed"),
-        ]
-    columns += [
-        tally(
-            and_(
-                Initiative.start_date >= date(year, 1, 1),
-                Initiative.start_date < date(year + 1, 1, 1),
-            )
-        ).label(year_column(year))
-        for year in years
-    ]
-    columns.append(tally(Initiative.start_date.is_(None)).label(year_column(None)))
-    return columns
 
 
 def measure_columns(years: Sequence[int]) -> list[str]:
@@ -337,127 +246,6 @@ def tune_for_reports(session: Session) -> None:
 def _frame(session: Session, query: Any) -> pd.DataFrame:
     result = session.execute(query)
     return pd.DataFrame(result.all(), columns=list(result.keys()))
-
-
-def breakdown(
-    session: Session, *, dimension: str, scope: Scope, window: Window | None
-) -> Breakdown:
-    """Counts per row of `dimension` and the distinct total across its rows.
-
-    One pass over the (initiative, row) pairs: the database groups them by (row, reporting
-    partner, n), n being how many rows the initiative falls in. Within a group every measure
-    is a plain sum, and summed over all groups with the same n each initiative appears exactly
-    n times, so the distinct total is the sum over n of (sum of the n-groups) / n: exact,
-    with no second pass.
-    """
-    tune_for_reports(session)
-    where = conditions(session, scope)
-    years = start_years(session)
-    chg_query = changes(window)
-    chg = chg_query.element.cte("changes") if chg_query is not None else None
-    link = pairs(dimension, scope)
-    keyed = select(
-        link.c.initiative_id,
-        link.c.key,
-        func.count().over(partition_by=link.c.initiative_id).label("n"),
-    ).subquery("keyed")
-    query = (
-        select(keyed.c.key, keyed.c.n, Initiative.partner_code, *_measures(chg, years))
-        .select_from(keyed)
-        .join(Initiative, Initiative.id == keyed.c.initiative_id)
-    )
-    if chg is not None:
-        query = query.outerjoin(chg, chg.c.initiative_id == Initiative.id)
-    query = query.where(*where).group_by(keyed.c.key, keyed.c.n, Initiative.partner_code)
-    frame = _frame(session, query)
-    in_scope = session.scalar(select(func.count()).select_from(Initiative).where(*where)) or 0
-
-    numeric = [c for c in measure_columns(years) if not c.startswith("shared_")]
-    frame[numeric] = frame[numeric].apply(pd.to_numeric).astype(float)
-    by_row = frame.groupby("key")
-    rows = by_row[numeric].sum()
-    rows["partners_reporting"] = by_row["partner_code"].nunique()
-    shared = frame[frame["n"] > 1].groupby("key")[["initiatives", "budget_eur"]].sum()
-    rows["shared_initiatives"] = shared["initiatives"].reindex(rows.index, fill_value=0)
-    rows["shared_budget_eur"] = shared["budget_eur"].reindex(rows.index, fill_value=0)
-    rows = rows.reset_index()
-
-    per_n = frame.groupby("n")[numeric].sum()
-    once = per_n.div(per_n.index.to_series(), axis=0)
-    total = once.sum().round(6) if not once.empty else pd.Series(0.0, index=numeric)
-    several = once[once.index > 1]
-    total["partners_reporting"] = frame["partner_code"].nunique()
-    total["shared_initiatives"] = round(float(several["initiatives"].sum()))
-    total["shared_budget_eur"] = float(several["budget_eur"].sum())
-    return Breakdown(
-        rows=rows,
-        total=total,
-        years=years,
-        outside_rows=in_scope - round(float(total["initiatives"])),
-        in_several_rows=int(total["shared_initiatives"]),
-    )
-
-
-def funded_by_country(session: Session, *, scope: Scope) -> pd.DataFrame:
-    """Per country: initiatives its state funds (a funder linked to it) and their EUR budget.
-
-    A co-funded initiative counts in full for each of its funders: the questionnaire does not
-    record each funder's share.
-    """
-    funded = (
-        select(
-            InitiativeFunder.initiative_id.label("initiative_id"),
-            Partner.country_iso3.label("key"),
-        )
-        .join(Partner, Partner.code == InitiativeFunder.partner_code)
-        .where(Partner.country_iso3.is_not(None))
-        .distinct()
-        .subquery("funded")
-    )
-    query = (
-        select(
-            funded.c.key,
-            func.count().label("initiatives_funded"),
-            func.coalesce(func.sum(Initiative.budget_eur), 0).label("budget_eur_funded"),
-        )
-        .select_from(funded)
-        .join(Initiative, Initiative.id == funded.c.initiative_id)
-        .where(*conditions(session, scope))
-        .group_by(funded.c.key)
-    )
-    if scope.region:
-        query = query.join(Country, Country.iso3 == funded.c.key).where(
-            Country.region_code == scope.region
-        )
-    frame = _frame(session, query)
-    frame["budget_eur_funded"] = frame["budget_eur_funded"].astype(float)
-    return frame
-
-
-def process_overlaps(session: Session, *, scope: Scope) -> pd.DataFrame:
-    """Initiatives (and their EUR budget) involving both processes of each pair."""
-    first = aliased(process_pairs(), name="first")
-    second = aliased(process_pairs(), name="second")
-    query = (
-        select(
-            first.c.key.label("first"),
-            second.c.key.label("second"),
-            func.count().label("initiatives"),
-            func.coalesce(func.sum(Initiative.budget_eur), 0).label("budget_eur"),
-        )
-        .select_from(first)
-        .join(
-            second,
-            and_(first.c.initiative_id == second.c.initiative_id, first.c.key < second.c.key),
-        )
-        .join(Initiative, Initiative.id == first.c.initiative_id)
-        .where(*conditions(session, scope))
-        .group_by(first.c.key, second.c.key)
-        .order_by(first.c.key, second.c.key)
-    )
-    frame = _frame(session, query)
-    frame["budget_eur"] = frame["budget_eur"].astype(float)
-    return frame
 
 
 # --- labels ----------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from jvap.campaigns import service as campaigns_service
 from jvap.errors import InvalidInput, NotFound
 from jvap.reference import service as reference_service
 from jvap.reference.models import Country, Domain, Process, Region
-from jvap.reports import queries, render
+from jvap.reports import breakdowns, queries, render
 from jvap.reports.schemas import (
     ChangeCounts,
     ChangeWindow,
@@ -139,7 +139,7 @@ def _rows(
     *,
     dimension: str,
     scope: queries.Scope,
-    result: queries.Breakdown,
+    result: breakdowns.Breakdown,
     with_change: bool,
     funded: pd.DataFrame | None = None,
     nonzero_only: bool = False,
@@ -191,9 +191,11 @@ def _summary(
     window: queries.Window | None,
     change_window: ChangeWindow | None,
 ) -> Summary:
-    result = queries.breakdown(session, dimension=dimension, scope=scope, window=window)
+    result = breakdowns.breakdown(session, dimension=dimension, scope=scope, window=window)
     with_change = window is not None
-    funded = queries.funded_by_country(session, scope=scope) if dimension == "countries" else None
+    funded = None
+    if dimension == "countries":
+        funded = breakdowns.funded_by_country(session, scope=scope)
     rows = _rows(
         session,
         dimension=dimension,
@@ -220,7 +222,7 @@ def _summary(
 
 
 def _process_overlaps(
-    session: Session, scope: queries.Scope, rows: list[SummaryRow], result: queries.Breakdown
+    session: Session, scope: queries.Scope, rows: list[SummaryRow], result: breakdowns.Breakdown
 ) -> list[ProcessOverlap]:
     """Initiatives involving both processes of each pair."""
     if len(rows) == 2:
@@ -238,7 +240,7 @@ def _process_overlaps(
         ProcessOverlap(
             processes=[first, second], initiatives=int(count), budget_eur=round(float(budget), 2)
         )
-        for first, second, count, budget in queries.process_overlaps(
+        for first, second, count, budget in breakdowns.process_overlaps(
             session, scope=scope
         ).itertuples(index=False)
     ]
@@ -265,7 +267,7 @@ def _detail_rows(
     scope: queries.Scope,
     window: queries.Window | None,
 ) -> list[SummaryRow]:
-    result = queries.breakdown(session, dimension=dimension, scope=scope, window=window)
+    result = breakdowns.breakdown(session, dimension=dimension, scope=scope, window=window)
     return _rows(
         session,
         dimension=dimension,
@@ -284,9 +286,9 @@ def summarise_country(session: Session, *, iso3: str, filters: SummaryFilters) -
     if filters.region and country.region_code != filters.region:
         raise NotFound(f"{country.iso3} is not in region {filters.region!r}")
     scope, window, change_window = resolve(session, filters, country=country.iso3)
-    result = queries.breakdown(session, dimension="countries", scope=scope, window=window)
+    result = breakdowns.breakdown(session, dimension="countries", scope=scope, window=window)
     # What the country funds does not depend on where the initiatives are implemented.
-    funded = queries.funded_by_country(session, scope=replace(scope, country=None))
+    funded = breakdowns.funded_by_country(session, scope=replace(scope, country=None))
     funded = funded[funded["key"] == country.iso3]
     rows = _rows(
         session,
@@ -315,7 +317,7 @@ def summarise_process(session: Session, *, code: str, filters: SummaryFilters) -
         raise NotFound(f"no process with code {code!r}")
     filters = filters.model_copy(update={"process": process.code})
     scope, window, change_window = resolve(session, filters)
-    result = queries.breakdown(session, dimension="processes", scope=scope, window=window)
+    result = breakdowns.breakdown(session, dimension="processes", scope=scope, window=window)
     rows = _rows(
         session,
         dimension="processes",

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from jvap.errors import InvalidInput, NotFound
-from jvap.reports import queries, service
+from jvap.reports import breakdowns, queries, service
 from jvap.reports.schemas import Counts, Summary, SummaryFilters
 from tests.reports.conftest import Dataset
 
@@ -255,7 +255,7 @@ def test_pairwise_process_overlaps_agree_with_the_two_process_shortcut(
     session: Session, dataset: Dataset
 ) -> None:
     # The query used when there are more than two processes gives the same answer.
-    pairwise = queries.process_overlaps(session, scope=queries.Scope())
+    pairwise = breakdowns.process_overlaps(session, scope=queries.Scope())
     assert pairwise.to_dict("records") == [
         {"first": "KP", "second": "RP", "initiatives": 2, "budget_eur": 3_700_000.0}
     ]

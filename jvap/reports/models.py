@@ -1,0 +1,39 @@
+"""The registry version: one row that database triggers change on every registry write."""
+
+from sqlalchemy import BigInteger
+from sqlalchemy.orm import Mapped, mapped_column
+
+from jvap.db import Base
+
+# Tables whose content the summaries read; a trigger on each changes registry_version
+# (migration 2026_11_23_5e1f0a9c7b21). Tests check that a write to each one does.
+WATCHED_TABLES = (
+    "initiative",
+    "initiative_country",
+    "initiative_domain",
+    "initiative_priority",
+    "initiative_funder",
+    "initiative_revision",
+    "country",
+    "partner",
+    "priority",
+    "process_membership",
+)
+
+
+class RegistryVersion(Base):
+    """(counter, token) of the registry as this transaction sees it.
+
+    A write to a watched table sets counter + 1 and a fresh token in the same transaction
+    (SQLite: every row written; PostgreSQL: the transaction's first write statement, each
+    statement also stamping a transaction-local setting that snapshot.read_version reads).
+    Committed states never share a counter (writers serialise on this row), and a
+    rolled-back state that reused a counter still differs by its token (a sequence value on
+    PostgreSQL, never handed out twice; a 64-bit random on SQLite).
+    """
+
+    __tablename__ = "registry_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    counter: Mapped[int] = mapped_column(BigInteger, default=0)
+    token: Mapped[int] = mapped_column(BigInteger, default=0)

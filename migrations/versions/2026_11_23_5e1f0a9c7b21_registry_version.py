@@ -1,0 +1,91 @@
+"""Registry version: a one-row (counter, token) that triggers change on every registry write.
+
+Revision ID: 5e1f0a9c7b21
+Revises: 1c7608c268c2
+Create Date: 2026-11-23 19:30:00.000000
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "5e1f0a9c7b21"
+down_revision: str | None = "1c7608c268c2"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+# The summaries' columnar cache is valid while this row is unchanged (jvap/reports/models.py
+# WATCHED_TABLES; keep both lists equal). A batch migration that rebuilds one of these
+# tables on SQLite drops its triggers: recreate them (tests/reports check every table).
+WATCHED_TABLES = (
+    "initiative",
+    "initiative_country",
+    "initiative_domain",
+    "initiative_priority",
+    "initiative_funder",
+    "initiative_revision",
+    "country",
+    "partner",
+    "priority",
+    "process_membership",
+)
+
+
+def upgrade() -> None:
+    op.create_table(
+        "registry_version",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("counter", sa.BigInteger(), nullable=False),
+        sa.Column("token", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_registry_version")),
+    )
+    op.execute("INSERT INTO registry_version (id, counter, token) VALUES (1, 0, 0)")
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("CREATE SEQUENCE registry_version_token")
+        # Per statement, a fresh stamp in a transaction-local setting: the writing transaction
+        # sees its own changes (and a rollback to a savepoint restores the stamp with the
+        # data). Once per transaction, the shared row: updating one row per statement would
+        # grow a chain of row versions that every later update walks (quadratic on bulk
+        # executemany).
+        op.execute(
+            "CREATE FUNCTION registry_version_bump() RETURNS trigger LANGUAGE plpgsql AS $$ "
+            "BEGIN "
+            "PERFORM set_config('jvap.registry_stamp', "
+            "nextval('registry_version_token')::text, true); "
+            "IF coalesce(current_setting('jvap.registry_bumped', true), '') = '' THEN "
+            "UPDATE registry_version SET counter = counter + 1, "
+            "token = nextval('registry_version_token') WHERE id = 1; "
+            "PERFORM set_config('jvap.registry_bumped', 'yes', true); "
+            "END IF; "
+            "RETURN NULL; END $$"
+        )
+        for table in WATCHED_TABLES:
+            # Once per statement, not per row: a bulk insert costs one update.
+            op.execute(
+                f"CREATE TRIGGER registry_version_{table} "
+                f"AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {table} "
+                "FOR EACH STATEMENT EXECUTE FUNCTION registry_version_bump()"
+            )
+        return
+    for table in WATCHED_TABLES:
+        # SQLite has row triggers only (~1.5 µs per row written).
+        for event in ("insert", "update", "delete"):
+            op.execute(
+                f"CREATE TRIGGER registry_version_{table}_{event} AFTER {event.upper()} "
+                f"ON {table} BEGIN UPDATE registry_version SET counter = counter + 1, "
+                "token = random() WHERE id = 1; END"
+            )
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        for table in WATCHED_TABLES:
+            op.execute(f"DROP TRIGGER registry_version_{table} ON {table}")
+        op.execute("DROP FUNCTION registry_version_bump()")
+        op.execute("DROP SEQUENCE registry_version_token")
+    else:
+        for table in WATCHED_TABLES:
+            for event in ("insert", "update", "delete"):
+                op.execute(f"DROP TRIGGER registry_version_{table}_{event}")
+    op.drop_table("registry_version")
