@@ -25,9 +25,10 @@ class RegistryVersion(Base):
     """(counter, token) of the registry as this transaction sees it.
 
     A write to a watched table sets counter + 1 and a fresh token in the same transaction
-    (SQLite: every row written; PostgreSQL: the transaction's first write statement, each
-    statement also stamping a transaction-local setting that snapshot.read_version reads).
-    Committed states never share a counter (writers serialise on this row), and a
+    (SQLite: every row written; PostgreSQL: once, at commit, by a deferred trigger, each
+    write statement also stamping a transaction-local setting that snapshot.read_version
+    reads, so a transaction sees its own writes before then). Committed states never share
+    a counter (commits serialise on this row, only while committing), and a
     rolled-back state that reused a counter still differs by its token (a sequence value on
     PostgreSQL, never handed out twice; a 64-bit random on SQLite).
     """

@@ -3,7 +3,7 @@
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from jvap.initiatives import service as initiatives_service
@@ -108,3 +108,19 @@ def test_cold_and_warm_summaries_agree(session: Session, dataset: Dataset) -> No
     snapshot.clear()
     cold = summarise(session, "priorities", include_pending=True)
     assert cold.model_dump(exclude={"generated_at"}) == warm.model_dump(exclude={"generated_at"})
+
+
+def test_concurrent_writers_do_not_wait_for_one_another(engine: Engine) -> None:
+    # The shared version row is written at commit only: a transaction that has written and
+    # not yet committed must not hold back another writer.
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time by design")
+    with engine.connect() as first, engine.connect() as second:
+        first.execute(text("UPDATE partner SET name_en = name_en WHERE code = 'SEN'"))
+        second.execute(text("SET LOCAL lock_timeout = '2s'"))
+        second.execute(text("UPDATE partner SET name_en = name_en WHERE code = 'MLI'"))
+        before = first.execute(text("SELECT counter FROM registry_version")).scalar_one()
+        second.commit()  # would raise LockNotAvailable if the first held the version row
+        after = first.execute(text("SELECT counter FROM registry_version")).scalar_one()
+        assert after == before + 1
+        first.rollback()
