@@ -37,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.scratch import scratch_database  # noqa: E402
 from jvap.campaigns.models import Campaign  # noqa: E402
 from jvap.db import create_db_engine, upgrade_database  # noqa: E402
+from jvap.initiatives import service as initiatives_service  # noqa: E402
 from jvap.initiatives.models import (  # noqa: E402
     Initiative,
     InitiativeCountry,
@@ -216,7 +217,7 @@ BASELINE_PAIRS = {
     "countries": "SELECT initiative_id, country_iso3 AS key FROM initiative_country",
     "regions": "SELECT DISTINCT ic.initiative_id, c.region_code AS key FROM initiative_country ic "
     "JOIN country c ON c.iso3 = ic.country_iso3 WHERE c.region_code IS NOT NULL",
-    "processes": None,  # from queries.process_pairs(), the same definition
+    "processes": None,  # from initiatives_service.process_rows(), the same definition
     "domains": "SELECT initiative_id, domain_code AS key FROM initiative_domain",
     "priorities": "SELECT initiative_id, priority_code AS key FROM initiative_priority",
 }
@@ -226,9 +227,9 @@ def baseline_rows(engine: Engine, dimension: str) -> pd.DataFrame:
     """The naive way: pull every (row, initiative) pair with its fields into pandas."""
     pairs_sql = BASELINE_PAIRS[dimension]
     if pairs_sql is None:
-        pairs_sql = str(
-            select(queries.process_pairs()).compile(engine, compile_kwargs={"literal_binds": True})
-        )
+        involved = initiatives_service.process_rows().subquery()
+        query = select(involved.c.initiative_id, involved.c.process_code.label("key"))
+        pairs_sql = str(query.compile(engine, compile_kwargs={"literal_binds": True}))
     sql = (
         "SELECT p.key, i.id, i.partner_code, i.kind, i.status, i.start_date, i.budget_eur "
         f"FROM ({pairs_sql}) p JOIN initiative i ON i.id = p.initiative_id "

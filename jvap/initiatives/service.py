@@ -484,12 +484,13 @@ def _region_rows(ids: Sequence[int] | None) -> Select[Any]:
     return query if ids is None else query.where(InitiativeCountry.initiative_id.in_(ids))
 
 
-def _process_rows(ids: Sequence[int] | None) -> Any:
-    """(process_code, initiative_id) for every process involved, once: reported by a
-    current member, or implemented in a current member's country (the summaries' rule)."""
+def process_rows(ids: Sequence[int] | None = None) -> Any:
+    """(process_code, initiative_id) for every process an initiative involves, once: reported
+    by a current member, or implemented in a current member's country. The one statement of
+    that rule in SQL (the summaries apply it in numpy, reports/breakdowns.py)."""
     current = ProcessMembership.status.in_(reference_service.CURRENT_STATUSES)
     by_reporter = (
-        select(ProcessMembership.process_code, Initiative.id)
+        select(ProcessMembership.process_code, Initiative.id.label("initiative_id"))
         .join(ProcessMembership, ProcessMembership.partner_code == Initiative.partner_code)
         .where(current)
     )
@@ -518,7 +519,7 @@ def refresh_lookups(
     connection = session.connection()
     for target, columns, rows in (
         (InitiativeRegion.__table__, ["region_code", "initiative_id"], _region_rows),
-        (InitiativeProcess.__table__, ["process_code", "initiative_id"], _process_rows),
+        (InitiativeProcess.__table__, ["process_code", "initiative_id"], process_rows),
     ):
         if ids is None:
             connection.execute(delete(target))

@@ -15,15 +15,14 @@ from sqlalchemy import (
     exists,
     func,
     literal,
-    or_,
     select,
     text,
     type_coerce,
-    union,
 )
 from sqlalchemy.orm import Session
 
 from jvap.campaigns.models import Campaign
+from jvap.initiatives import service as initiatives_service
 from jvap.initiatives.models import (
     Initiative,
     InitiativeCountry,
@@ -92,41 +91,11 @@ def _current_members() -> Select[Any]:
     )
 
 
-def process_pairs() -> Subquery:
-    """(initiative_id, key=process) for every process an initiative involves.
-
-    An initiative involves a process when its reporting partner, or the state of one of its
-    countries of implementation, is a current member of the process (membership status in
-    reference_service.CURRENT_STATUSES).
-    """
-    members = _current_members().subquery()
-    by_reporter = select(
-        Initiative.id.label("initiative_id"), members.c.process_code.label("key")
-    ).join(members, members.c.partner_code == Initiative.partner_code)
-    by_country = (
-        select(
-            InitiativeCountry.initiative_id.label("initiative_id"),
-            members.c.process_code.label("key"),
-        )
-        .join(Partner, Partner.country_iso3 == InitiativeCountry.country_iso3)
-        .join(members, members.c.partner_code == Partner.code)
-    )
-    # UNION (not UNION ALL): an initiative involving a process both ways counts once.
-    return union(by_reporter, by_country).subquery("process_pairs")
-
-
 def _involves(process: str) -> ColumnElement[bool]:
-    """The initiative involves `process` (same definition as process_pairs)."""
-    members = _current_members().where(ProcessMembership.process_code == process).subquery()
-    member_countries = select(Partner.country_iso3).join(
-        members, members.c.partner_code == Partner.code
-    )
-    return or_(
-        Initiative.partner_code.in_(select(members.c.partner_code)),
-        exists().where(
-            InitiativeCountry.initiative_id == Initiative.id,
-            InitiativeCountry.country_iso3.in_(member_countries),
-        ),
+    """The initiative involves `process` (the registry's rule, initiatives_service.process_rows)."""
+    involved = initiatives_service.process_rows().subquery()
+    return Initiative.id.in_(
+        select(involved.c.initiative_id).where(involved.c.process_code == process)
     )
 
 
@@ -168,7 +137,8 @@ def conditions(session: Session, scope: Scope) -> list[ColumnElement[bool]]:
 
 
 def pairs(dimension: str, scope: Scope, *, name: str = "pairs") -> Subquery:
-    """Distinct (initiative_id, key) pairs of a breakdown, limited to the filtered values."""
+    """(initiative_id, key) pairs of countries or priorities (for gaps and overlaps), limited
+    to the filtered values."""
     if dimension == "countries":
         query = select(
             InitiativeCountry.initiative_id.label("initiative_id"),
@@ -180,33 +150,6 @@ def pairs(dimension: str, scope: Scope, *, name: str = "pairs") -> Subquery:
             )
         if scope.country:
             query = query.where(InitiativeCountry.country_iso3 == scope.country)
-        return query.subquery(name)
-    if dimension == "regions":
-        query = (
-            select(
-                InitiativeCountry.initiative_id.label("initiative_id"),
-                Country.region_code.label("key"),
-            )
-            .join(Country, Country.iso3 == InitiativeCountry.country_iso3)
-            .where(Country.region_code.is_not(None))
-            .distinct()
-        )
-        if scope.region:
-            query = query.where(Country.region_code == scope.region)
-        return query.subquery(name)
-    if dimension == "processes":
-        involved = process_pairs()
-        query = select(involved.c.initiative_id, involved.c.key)
-        if scope.process:
-            query = query.where(involved.c.key == scope.process)
-        return query.subquery(name)
-    if dimension == "domains":
-        query = select(
-            InitiativeDomain.initiative_id.label("initiative_id"),
-            InitiativeDomain.domain_code.label("key"),
-        )
-        if scope.domain:
-            query = query.where(InitiativeDomain.domain_code == scope.domain)
         return query.subquery(name)
     if dimension == "priorities":
         query = select(
