@@ -39,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.scratch import scratch_database  # noqa: E402
 from jvap.campaigns import service  # noqa: E402
+from jvap.campaigns.models import Submission  # noqa: E402
 from jvap.campaigns.schemas import CampaignCreate  # noqa: E402
 from jvap.campaigns.template import DATA_SHEET  # noqa: E402
 from jvap.db import create_db_engine, upgrade_database  # noqa: E402
@@ -158,18 +159,23 @@ def calamine_read(content: bytes) -> int:
         return len(book.get_sheet_by_name(DATA_SHEET).to_python())
 
 
+def receive(session: Session, content: bytes, partner: str) -> Submission:
+    """The upload read to staged, as the API does it; it must have no errors."""
+    submission, _created = service.receive_submission(
+        session,
+        campaign_code=CAMPAIGN,
+        partner_code=partner,
+        filename="bench.xlsx",
+        content=content,
+        max_uncompressed=LIMIT,
+    )
+    assert submission.status == "pending_review", submission.report["issues"][:5]
+    return submission
+
+
 def pipeline(engine: Engine, content: bytes, partner: str) -> dict[str, Any]:
     with rolled_back(engine) as session:
-        submission, _created = service.receive_submission(
-            session,
-            campaign_code=CAMPAIGN,
-            partner_code=partner,
-            filename="bench.xlsx",
-            content=content,
-            max_uncompressed=LIMIT,
-        )
-        assert submission.status == "pending_review", submission.report["issues"][:5]
-        return submission.report["summary"]
+        return receive(session, content, partner).report["summary"]
 
 
 def naive(engine: Engine, content: bytes) -> int:
@@ -217,16 +223,7 @@ def naive(engine: Engine, content: bytes) -> int:
 
 def stage(engine: Engine, content: bytes, partner: str) -> int:
     with Session(engine, expire_on_commit=False) as session, session.begin():
-        submission, _created = service.receive_submission(
-            session,
-            campaign_code=CAMPAIGN,
-            partner_code=partner,
-            filename="bench.xlsx",
-            content=content,
-            max_uncompressed=LIMIT,
-        )
-        assert submission.status == "pending_review", submission.report["issues"][:5]
-        return submission.id
+        return receive(session, content, partner).id
 
 
 def accept(engine: Engine, submission_id: int, *, keep: bool = False) -> None:

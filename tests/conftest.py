@@ -13,7 +13,7 @@ from jvap.app import create_app
 from jvap.config import Settings, get_settings
 from jvap.db import create_db_engine, get_session, upgrade_database
 from jvap.reference import service as reference_service
-from tests.databases import scratch_database
+from tests.databases import rolled_back_session, scratch_database
 
 
 @pytest.fixture(scope="session")
@@ -36,17 +36,8 @@ def engine(database_url: str) -> Iterator[Engine]:
 @pytest.fixture
 def session(engine: Engine) -> Iterator[Session]:
     """A session whose work is rolled back after the test, even where the code commits."""
-    connection = engine.connect()
-    transaction = connection.begin()
-    session = Session(
-        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
-    )
-    try:
+    with rolled_back_session(engine) as session:
         yield session
-    finally:
-        session.close()
-        transaction.rollback()
-        connection.close()
 
 
 @pytest.fixture

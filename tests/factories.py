@@ -2,6 +2,7 @@
 
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -112,3 +113,23 @@ def make_campaign(
     campaign.status = status
     session.flush()
     return campaign
+
+
+def initiative_payload(**changes: Any) -> dict[str, Any]:
+    """A valid POST /api/initiatives body; a change to `...` leaves that field out."""
+    payload: dict[str, Any] = {
+        "partner_code": "SEN",
+        "kind": "project",
+        "title": "Border management",
+        "description": "Training of border officials",
+        "status": "ongoing",
+        "start_date": "2019-05-01",
+        "domains": ["D4"],
+        "scope": "national",
+        "countries": ["SEN"],
+        "budget": "2500000",
+        "currency": "USD",
+        "funders": ["European Union"],
+    }
+    payload.update(changes)
+    return {k: v for k, v in payload.items() if v is not ...}

@@ -24,7 +24,14 @@ from jvap.config import Settings
 from jvap.db import get_session
 from jvap.initiatives.models import format_ref
 from tests.campaigns.workbooks import NEW_ROW, fill
-from tests.factories import auth_headers, make_campaign, make_initiative, make_user
+from tests.databases import rolled_back_session
+from tests.factories import (
+    auth_headers,
+    initiative_payload,
+    make_campaign,
+    make_initiative,
+    make_user,
+)
 
 ROLES = (
     "anonymous",
@@ -98,20 +105,6 @@ WATCHERS = ("admin", "analyst", "manager")
 REPORTERS = ("admin", "analyst", "focal_point", "contributor", "other_focal_point")
 # Who opens a partner's portal pages (partner users their own partner's only).
 PARTNER_PAGES = ("admin", "analyst", "focal_point", "contributor")
-NEW_INITIATIVE = {
-    "partner_code": "SEN",
-    "kind": "project",
-    "title": "Border management",
-    "description": "Training of border officials",
-    "status": "ongoing",
-    "start_date": "2019-05-01",
-    "domains": ["D4"],
-    "scope": "national",
-    "countries": ["SEN"],
-    "budget": "2500000",
-    "currency": "USD",
-    "funders": ["European Union"],
-}
 
 
 MATRIX: dict[tuple[str, str], Case] = {
@@ -207,7 +200,7 @@ MATRIX: dict[tuple[str, str], Case] = {
     ),
     # Initiatives: partners read their own, managers published ones, staff edit.
     ("GET", "/api/initiatives"): Case(signed_in(200)),
-    ("POST", "/api/initiatives"): Case(only(STAFF, 201), json=lambda w: NEW_INITIATIVE),
+    ("POST", "/api/initiatives"): Case(only(STAFF, 201), json=lambda w: initiative_payload()),
     # A pending (unpublished) initiative of SEN: managers read published ones only.
     ("GET", "/api/initiatives/{ref}"): Case(
         signed_in(200, manager=404, other_focal_point=404),
@@ -304,17 +297,8 @@ def test_every_route_has_an_entry(app: FastAPI) -> None:
 @pytest.fixture(scope="module")
 def matrix_session(engine: Engine) -> Iterator[Session]:
     """One transaction for the whole module, so the world is built once; rolled back after."""
-    connection = engine.connect()
-    transaction = connection.begin()
-    session = Session(
-        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
-    )
-    try:
+    with rolled_back_session(engine) as session:
         yield session
-    finally:
-        session.close()
-        transaction.rollback()
-        connection.close()
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from jvap.accounts.models import AuditEvent
 from jvap.initiatives import service
 from jvap.initiatives.models import Initiative, format_ref
 from jvap.initiatives.rules import InitiativeRecord
-from tests.factories import auth_headers, make_user
+from tests.factories import auth_headers, initiative_payload, make_user
 
 BASE = InitiativeRecord(
     kind="project",
@@ -37,25 +37,6 @@ def add(session: Session, partner: str = "SEN", *, publish: bool = True, **chang
         session, [(partner, replace(BASE, **changes))], user_id=None, publish=publish
     )
     return format_ref(initiative_id)
-
-
-def body(**changes: Any) -> dict[str, Any]:
-    payload: dict[str, Any] = {
-        "partner_code": "SEN",
-        "kind": "project",
-        "title": "Border management",
-        "description": "Training of border officials",
-        "status": "ongoing",
-        "start_date": "2019-05-01",
-        "domains": ["D4"],
-        "scope": "national",
-        "countries": ["SEN"],
-        "budget": "2500000",
-        "currency": "USD",
-        "funders": ["European Union"],
-    }
-    payload.update(changes)
-    return {k: v for k, v in payload.items() if v is not ...}
 
 
 @pytest.fixture
@@ -211,7 +192,7 @@ def test_detail_and_unknown_refs(client: TestClient, session: Session, analyst: 
 
 
 def test_create_initiative(client: TestClient, session: Session, analyst: dict) -> None:
-    response = client.post("/api/initiatives", json=body(), headers=analyst)
+    response = client.post("/api/initiatives", json=initiative_payload(), headers=analyst)
     assert response.status_code == 201, response.text
     created = response.json()
     assert created["ref"].startswith("JV-") and created["revision"] == 1
@@ -228,7 +209,7 @@ def test_create_initiative(client: TestClient, session: Session, analyst: dict) 
 @pytest.mark.parametrize("role", ["manager", "focal_point", "contributor"])
 def test_only_analysts_and_admins_edit(client: TestClient, session: Session, role: str) -> None:
     headers = auth_headers(session, make_user(session, role=role))
-    response = client.post("/api/initiatives", json=body(), headers=headers)
+    response = client.post("/api/initiatives", json=initiative_payload(), headers=headers)
     assert response.status_code == 403
     ref = add(session)
     assert (
@@ -247,7 +228,7 @@ def test_invalid_create_lists_every_problem_and_stores_nothing(
     before = count_initiatives(session)
     response = client.post(
         "/api/initiatives",
-        json=body(
+        json=initiative_payload(
             partner_code="XXX",
             title="",
             start_date="2019-02-30",
@@ -279,7 +260,9 @@ def test_invalid_create_lists_every_problem_and_stores_nothing(
 
 def test_rule_errors_alone_are_422(client: TestClient, session: Session, analyst: dict) -> None:
     response = client.post(
-        "/api/initiatives", json=body(end_date="2010-01-01", funders=[]), headers=analyst
+        "/api/initiatives",
+        json=initiative_payload(end_date="2010-01-01", funders=[]),
+        headers=analyst,
     )
     assert response.status_code == 422
     assert {i["code"] for i in response.json()["issues"]} == {
@@ -297,7 +280,7 @@ def test_messages_in_french(
 ) -> None:
     response = client.post(
         "/api/initiatives",
-        json=body(title=""),
+        json=initiative_payload(title=""),
         params=params,
         headers={**analyst, **headers},
     )
@@ -311,9 +294,9 @@ def test_messages_in_french(
         "text",
         None,
         {"partner_code": 5},
-        body(budget="NaN"),
-        body(budget="1e30"),
-        body(title="A\x00B"),
+        initiative_payload(budget="NaN"),
+        initiative_payload(budget="1e30"),
+        initiative_payload(title="A\x00B"),
     ],
 )
 def test_malformed_bodies_are_422(client: TestClient, analyst: dict, payload: Any) -> None:
