@@ -1,9 +1,10 @@
 """Use cases for initiatives: bulk create and update with revisions, reading records back."""
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from functools import partial
 from operator import attrgetter, itemgetter
 from typing import Any
 
@@ -473,7 +474,10 @@ def _expire_loaded(session: Session, ids: set[int]) -> None:
 # --- derived lookups: the region and process each initiative falls under -----------------
 
 
-def _region_rows(ids: Sequence[int] | None) -> Select[Any]:
+IdsCondition = Callable[[Any], ColumnElement[bool]]  # column -> "column is one of the ids"
+
+
+def _region_rows(of_ids: IdsCondition | None) -> Select[Any]:
     """(region_code, initiative_id): each region one of the countries is in, once."""
     query = (
         select(Country.region_code, InitiativeCountry.initiative_id)
@@ -481,10 +485,10 @@ def _region_rows(ids: Sequence[int] | None) -> Select[Any]:
         .where(Country.region_code.is_not(None))
         .distinct()
     )
-    return query if ids is None else query.where(InitiativeCountry.initiative_id.in_(ids))
+    return query if of_ids is None else query.where(of_ids(InitiativeCountry.initiative_id))
 
 
-def process_rows(ids: Sequence[int] | None = None) -> Any:
+def process_rows(of_ids: IdsCondition | None = None) -> Any:
     """(process_code, initiative_id) for every process an initiative involves, once: reported
     by a current member, or implemented in a current member's country. The one statement of
     that rule in SQL (the summaries apply it in numpy, reports/breakdowns.py)."""
@@ -500,9 +504,9 @@ def process_rows(ids: Sequence[int] | None = None) -> Any:
         .join(ProcessMembership, ProcessMembership.partner_code == Partner.code)
         .where(current)
     )
-    if ids is not None:
-        by_reporter = by_reporter.where(Initiative.id.in_(ids))
-        by_country = by_country.where(InitiativeCountry.initiative_id.in_(ids))
+    if of_ids is not None:
+        by_reporter = by_reporter.where(of_ids(Initiative.id))
+        by_country = by_country.where(of_ids(InitiativeCountry.initiative_id))
     return union(by_reporter, by_country)
 
 
@@ -525,10 +529,11 @@ def refresh_lookups(
             connection.execute(delete(target))
             connection.execute(insert(target).from_select(columns, rows(None)))
             continue
-        for chunk in _chunks(list(ids)):
+        for chunk in _id_chunks(session, list(ids)):
+            of_ids = partial(_in_ids, session, ids=chunk)
             if not new:
-                connection.execute(delete(target).where(target.c.initiative_id.in_(chunk)))
-            connection.execute(insert(target).from_select(columns, rows(chunk)))
+                connection.execute(delete(target).where(of_ids(target.c.initiative_id)))
+            connection.execute(insert(target).from_select(columns, rows(of_ids)))
 
 
 DETAIL_COLUMNS = (
