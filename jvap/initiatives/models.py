@@ -10,10 +10,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from jvap.db import Base, utcnow
 
 REF_PREFIX = "JV-"
+REF_DIGITS = 6  # at least; larger ids print all their digits
 
 
 def format_ref(initiative_id: int) -> str:
-    return f"{REF_PREFIX}{initiative_id:06d}"
+    return f"{REF_PREFIX}{initiative_id:0{REF_DIGITS}d}"
 
 
 def parse_ref(ref: str) -> int | None:

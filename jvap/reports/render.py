@@ -16,6 +16,7 @@ from jvap.campaigns.schemas import CampaignProgress
 from jvap.initiatives import export as initiatives_export
 from jvap.initiatives.models import format_ref
 from jvap.reference.codelists import KINDS, SCOPES, STATUSES
+from jvap.reports import csv_lines
 from jvap.reports.schemas import (
     BUDGET_ATTRIBUTION,
     PROCESS_INVOLVEMENT,
@@ -403,16 +404,25 @@ def initiative_columns(lang: str) -> list[Column]:
 InitiativeValues = tuple[Any, ...]
 
 
+def initiative_labels(lang: str) -> csv_lines.Labels:
+    """Labels of the initiatives list's coded columns, shared by the xlsx and CSV reports."""
+    return csv_lines.Labels(
+        kind=_codes(KINDS, lang),
+        status=_codes(STATUSES, lang),
+        scope=_codes(SCOPES, lang),
+        publication={key: TEXT[lang][key] for key in ("published", "pending")},
+    )
+
+
 def initiative_values(lang: str) -> Callable[[Sequence[Any]], InitiativeValues]:
     """Maps a query row (INITIATIVE_COLUMNS order) to display values in one language.
 
     Text is already neutralised and lists sorted; missing values stay None. This runs once
     per initiative of a 100k-row report, hence the closure and the inlined checks.
     """
-    kinds = _codes(KINDS, lang)
-    statuses = _codes(STATUSES, lang)
-    scopes = _codes(SCOPES, lang)
-    publications = {"published": TEXT[lang]["published"], "pending": TEXT[lang]["pending"]}
+    labels = initiative_labels(lang)
+    kinds, statuses, scopes = labels.kind, labels.status, labels.scope
+    publications = labels.publication
     triggers = initiatives_export.FORMULA_TRIGGERS
 
     def listed(joined: str | None) -> str | None:
@@ -572,52 +582,23 @@ def write_summary_csv(target: IO[bytes], summary: Summary, *, lang: str) -> int:
 
 def write_initiatives_csv(
     target: IO[bytes],
-    batches: Iterable[Sequence[Sequence[Any]]],
+    batches: Iterable[Sequence[str]],
     *,
     lang: str,
     progress: ProgressCallback | None = None,
 ) -> int:
-    """The initiatives list as CSV, written batch by batch (constant memory)."""
-    values = initiative_values(lang)
+    """The initiatives list as CSV from lines the database built (csv_lines), batch by batch."""
     text, writer = _csv_writer(target)
     writer.writerow([c.header for c in initiative_columns(lang)])
     written = 0
-
-    def line(row: Sequence[Any]) -> tuple[Any, ...]:
-        (ref, partner, kind, title, status, start, end, scope, countries, domains, priorities,
-         budget, currency, budget_eur, funders, publication) = values(row)  # fmt: skip
-        return (
-            ref,
-            partner,
-            kind,
-            title,
-            status,
-            _iso(start),
-            _iso(end),
-            scope,
-            countries,
-            domains,
-            priorities,
-            f"{budget:.2f}" if budget is not None else "",
-            currency,
-            f"{budget_eur:.2f}" if budget_eur is not None else "",
-            funders,
-            publication,
-        )
-
     for batch in batches:
-        writer.writerows(map(line, batch))
+        if batch:
+            text.write(csv_lines.LINE_END.join(batch) + csv_lines.LINE_END)
         written += len(batch)
         if progress:
             progress(len(batch))
     _finish(text)
     return written
-
-
-def _iso(day: date | str | None) -> str:
-    if day is None:
-        return ""
-    return day if isinstance(day, str) else day.isoformat()
 
 
 def _serial_day(day: date | str, epoch: int) -> int:

@@ -12,7 +12,7 @@ from jvap.campaigns import service as campaigns_service
 from jvap.errors import InvalidInput, NotFound
 from jvap.reference import service as reference_service
 from jvap.reference.models import Country, Domain, Process, Region
-from jvap.reports import breakdowns, queries, render
+from jvap.reports import breakdowns, csv_lines, queries, render
 from jvap.reports.schemas import (
     ChangeCounts,
     ChangeWindow,
@@ -495,9 +495,11 @@ def write_initiatives_report(
     progress: ProgressCallback | None = None,
 ) -> int:
     scope, _, _ = resolve(session, filters)
-    batches = queries.iter_initiatives(session, scope=scope)
     if fmt == "csv":
-        return render.write_initiatives_csv(target, batches, lang=lang, progress=progress)
+        labels = render.initiative_labels(lang)
+        lines = csv_lines.iter_lines(session, scope=scope, labels=labels)
+        return render.write_initiatives_csv(target, lines, lang=lang, progress=progress)
+    batches = queries.iter_initiatives(session, scope=scope)
     return render.write_initiatives_xlsx(target, batches, lang=lang, progress=progress)
 
 

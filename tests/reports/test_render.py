@@ -118,20 +118,17 @@ INITIATIVE_ROW = (
 )
 
 
-def test_initiatives_csv() -> None:
+def test_initiatives_csv_writes_a_header_and_the_database_lines() -> None:
     buffer = io.BytesIO()
     seen: list[int] = []
-    written = render.write_initiatives_csv(
-        buffer, [[INITIATIVE_ROW], [INITIATIVE_ROW]], lang="fr", progress=seen.append
-    )
-    assert written == 2 and seen == [1, 1]
-    lines = buffer.getvalue().decode("utf-8-sig").splitlines()
+    batches = [["JV-000007,SEN,Projet", 'JV-000008,MLI,"a, b"'], [], ["JV-000009,ETH,Politique"]]
+    written = render.write_initiatives_csv(buffer, batches, lang="fr", progress=seen.append)
+    assert written == 3 and seen == [2, 0, 1]
+    data = buffer.getvalue()
+    assert data.startswith("\ufeff".encode()) and data.endswith(b"\r\n")
+    lines = data.decode("utf-8-sig").split("\r\n")
     assert lines[0].split(",")[:3] == ["Référence", "Partenaire déclarant", "Type"]
-    assert lines[1] == (
-        'JV-000007,SEN,Projet,"\'=HYPERLINK(""http://evil.example"",""click"")",'
-        "En cours,2019-06-01,,Régional,ETH; MLI; SEN,D1; D3,,1000000.00,USD,912345.67,"
-        "EU; FRA,publiée"
-    )
+    assert lines[1:] == [*batches[0], *batches[2], ""]
 
 
 def test_initiatives_xlsx_reads_back_with_text_kept_as_text() -> None:
