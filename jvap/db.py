@@ -13,6 +13,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
+from jvap.kit import jsontext
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -40,6 +42,7 @@ def utcnow() -> datetime:
 def create_db_engine(url: str, **kwargs: Any) -> Engine:
     """Engine for `url`; on SQLite, makes savepoints, transactions and foreign keys work."""
     backend = make_url(url).get_backend_name()
+    kwargs = {"json_serializer": jsontext.dumps, "json_deserializer": jsontext.loads, **kwargs}
     if backend != "sqlite":
         return create_engine(url, pool_pre_ping=True, **kwargs)
 

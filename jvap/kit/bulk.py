@@ -1,12 +1,13 @@
 """Set-based inserts for thousands of rows: COPY on PostgreSQL, executemany on SQLite."""
 
-import json
 from collections.abc import Callable, Sequence
 from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import JSON, Table, insert, text
 from sqlalchemy.orm import Session
+
+from jvap.kit import jsontext
 
 
 def _is_postgresql(session: Session) -> bool:
@@ -69,7 +70,7 @@ def _copy(
             values = list(row)
             for index in json_indexes:
                 if values[index] is not None:
-                    values[index] = json.dumps(values[index])
+                    values[index] = jsontext.dumps(values[index])
             copy.write_row(values)
 
 
