@@ -225,6 +225,11 @@ def build_template(context: TemplateContext) -> bytes:
     _write_metadata(meta, context, lang)
     lists.sheet_state = "hidden"
     meta.sheet_state = "veryHidden"
+    # Read-only parts: the guidance, the code tables and what identifies the file. The
+    # initiatives sheet stays open: focal points add rows, reorder and translate columns.
+    # No password: protection guards against slips, not against a determined user.
+    for sheet in (instructions, codes_sheet, lists, meta):
+        sheet.protection.sheet = True
     workbook.active = 0
 
     buffer = io.BytesIO()

@@ -15,6 +15,9 @@ def test_template_has_instructions_initiatives_codes_and_hidden_parts() -> None:
     assert book.sheetnames == ["Instructions", DATA_SHEET, "Codes", LISTS_SHEET, METADATA_SHEET]
     assert book[LISTS_SHEET].sheet_state == "hidden"
     assert book[METADATA_SHEET].sheet_state == "veryHidden"
+    # Guidance, codes and identification are read-only; the initiatives sheet is open.
+    protected = [name for name in book.sheetnames if book[name].protection.sheet]
+    assert protected == ["Instructions", "Codes", LISTS_SHEET, METADATA_SHEET]
     instructions = [c for row in book["Instructions"].iter_rows(values_only=True) for c in row]
     assert "T2025 – Campaign T2025" in instructions
     assert "SEN – Senegal" in instructions
