@@ -2,6 +2,7 @@
 
 import io
 import re
+import struct
 import zipfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -9,6 +10,7 @@ from operator import itemgetter
 from typing import Any
 from xml.etree import ElementTree
 
+import olefile
 from python_calamine import CalamineError, CalamineWorkbook
 
 from jvap.campaigns.issues import Issue, column_letter
@@ -332,6 +334,68 @@ def inspect_archive(content: bytes, fmt: str, max_uncompressed: int) -> frozense
     return frozenset(cells)
 
 
+# --- legacy .xls (BIFF in an OLE2 compound file) ----------------------------------------
+
+_BIFF_BOF, _BIFF_EOF, _BIFF_BOUNDSHEET, _BIFF_FORMULA = 0x0809, 0x000A, 0x0085, 0x0006
+_BIFF8 = 0x0600
+
+
+def xls_formula_cells(content: bytes) -> frozenset[tuple]:
+    """The formula cells of an .xls file as (sheet, row number, column index).
+
+    calamine reads the values Excel cached for them; the cells are found here in the
+    workbook stream so that they are flagged like those of .xlsx and .ods files.
+    """
+    try:
+        with olefile.OleFileIO(io.BytesIO(content)) as ole:
+            name = next((n for n in ("Workbook", "Book") if ole.exists(n)), None)
+            if name is None:
+                raise FileRejected(file_issue("unreadable_file", reason="no workbook stream"))
+            stream = ole.openstream(name).read()
+    except (OSError, ValueError, struct.error) as exc:  # olefile's ways of saying "damaged"
+        raise FileRejected(file_issue("unreadable_file", reason=str(exc))) from exc
+    return frozenset(biff_formula_cells(stream))
+
+
+def _biff_records(stream: bytes, start: int) -> Iterator[tuple[int, bytes]]:
+    """(record type, body) from `start` to the end of that substream (its EOF record)."""
+    position = start
+    while position + 4 <= len(stream):
+        kind, size = struct.unpack_from("<HH", stream, position)
+        body = stream[position + 4 : position + 4 + size]
+        position += 4 + size
+        yield kind, body
+        if kind == _BIFF_EOF:
+            return
+
+
+def biff_formula_cells(stream: bytes) -> set[tuple[str, int, int]]:
+    """Formula cells of a BIFF5/BIFF8 workbook stream: the globals substream lists each
+    sheet's name and offset (BOUNDSHEET); each sheet holds one FORMULA record per formula
+    cell, 0-based row and column first."""
+    sheets: list[tuple[int, str]] = []
+    version = _BIFF8
+    for kind, body in _biff_records(stream, 0):
+        if kind == _BIFF_BOF and len(body) >= 2:
+            version = struct.unpack_from("<H", body)[0]
+        elif kind == _BIFF_BOUNDSHEET and len(body) >= 7:
+            offset, count = struct.unpack_from("<I", body)[0], body[6]
+            if version >= _BIFF8:
+                wide = len(body) > 7 and body[7] & 1
+                raw = body[8 : 8 + count * (2 if wide else 1)]
+                sheet = raw.decode("utf-16-le" if wide else "latin-1")
+            else:
+                sheet = body[7 : 7 + count].decode("cp1252", errors="replace")
+            sheets.append((offset, sheet))
+    cells: set[tuple[str, int, int]] = set()
+    for offset, sheet in sheets:
+        for kind, body in _biff_records(stream, offset):
+            if kind == _BIFF_FORMULA and len(body) >= 4:
+                row, col = struct.unpack_from("<HH", body)
+                cells.add((sheet, row + 1, col))
+    return cells
+
+
 # --- workbook reading --------------------------------------------------------------------
 
 
@@ -453,6 +517,8 @@ def _read_into(
     parsed.format = fmt
     if fmt in ("xlsx", "ods"):
         parsed.formula_cells = inspect_archive(content, fmt, max_uncompressed)
+    else:
+        parsed.formula_cells = xls_formula_cells(content)
     workbook = _load(content)
     with workbook:
         if METADATA_SHEET in workbook.sheet_names:

@@ -108,3 +108,25 @@ def test_a_template_resaved_by_libreoffice_round_trips(
 
     annotated = service.annotated_workbook(session, submission=submission)[1]
     assert annotated.startswith(b"PK")
+
+
+def test_a_formula_in_an_xls_file_is_flagged_at_its_cell(
+    session: Session, tmp_path: Path, filled: tuple[bytes, list[int], dict[int, Any]]
+) -> None:
+    content, _ids, before = filled
+    ref = next(iter(before.values())).ref
+    with_formula = fill(content, edits={ref: {"budget": "=1000*2"}})
+    resaved = resave(with_formula, tmp_path, "xls")
+    submission, _created = service.receive_submission(
+        session,
+        campaign_code="LO25",
+        partner_code="SEN",
+        filename="questionnaire.xls",
+        content=resaved,
+        max_uncompressed=10**8,
+    )
+    assert submission.status == "invalid"
+    flagged = [i for i in submission.report["issues"] if i["code"] == "formula_cell"]
+    assert [(i["sheet"], i["column"], i["field"]) for i in flagged] == [
+        ("Initiatives", "M", "budget")
+    ]

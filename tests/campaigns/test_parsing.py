@@ -1,6 +1,7 @@
 """Safe reading of uploads: sniffing, zip bombs, formulas, columns found by key or header."""
 
 import io
+import struct
 import zipfile
 from datetime import datetime
 
@@ -10,6 +11,7 @@ import pytest
 from jvap.campaigns.parsing import (
     METADATA_SHEET,
     ParsedFile,
+    biff_formula_cells,
     read_questionnaire,
     sniff_format,
 )
@@ -186,6 +188,48 @@ def test_formula_cells_are_flagged_at_their_cell_and_not_evaluated() -> None:
         "budget",
     )
     assert parsed.rows[1].cells["budget"] == ""  # no cached value, nothing computed
+
+
+def biff_record(kind: int, body: bytes) -> bytes:
+    return struct.pack("<HH", kind, len(body)) + body
+
+
+def biff_stream(sheets: dict[str, list[tuple[int, int]]]) -> bytes:
+    """A BIFF8 workbook stream: globals naming each sheet, then one substream per sheet
+    with a number cell (NUMBER, 0x0203) and the given FORMULA (0x0006) cells."""
+    bof = biff_record(0x0809, struct.pack("<HH", 0x0600, 0x0005) + b"\0" * 12)
+    eof = biff_record(0x000A, b"")
+
+    def boundsheet(offset: int, name: str) -> bytes:
+        wide = not name.isascii()
+        chars = name.encode("utf-16-le" if wide else "latin-1")
+        return biff_record(0x0085, struct.pack("<IBBBB", offset, 0, 0, len(name), wide) + chars)
+
+    bodies = []
+    for cells in sheets.values():
+        body = bof.replace(b"\x05\x00", b"\x10\x00", 1)  # a worksheet substream
+        body += biff_record(0x0203, struct.pack("<HHHd", 0, 0, 15, 1.0))
+        for row, col in cells:
+            body += biff_record(0x0006, struct.pack("<HHH", row, col, 15) + b"\0" * 14)
+        bodies.append(body + eof)
+    globals_size = len(bof) + len(eof) + sum(len(boundsheet(0, n)) for n in sheets)
+    offsets, offset = [], globals_size
+    for body in bodies:
+        offsets.append(offset)
+        offset += len(body)
+    head = bof + b"".join(boundsheet(o, n) for o, n in zip(offsets, sheets, strict=True)) + eof
+    return head + b"".join(bodies)
+
+
+def test_biff_formula_cells_are_found_per_sheet_with_one_based_rows() -> None:
+    stream = biff_stream({"Initiatives": [(3, 12), (9, 0)], "Données é": [(0, 1)]})
+    assert biff_formula_cells(stream) == {
+        ("Initiatives", 4, 12),
+        ("Initiatives", 10, 0),
+        ("Données é", 1, 1),
+    }
+    assert biff_formula_cells(biff_stream({"Initiatives": []})) == set()
+    assert biff_formula_cells(stream[:30]) == set()  # cut short: nothing made up
 
 
 @pytest.mark.parametrize(
