@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from jvap.campaigns import service
+from jvap.campaigns.models import Submission
 from jvap.initiatives import service as initiatives_service
 from jvap.initiatives.rules import diff_records
 from tests.campaigns.workbooks import NEW_ROW, fill, record
@@ -50,6 +51,18 @@ def resave(content: bytes, tmp_path: Path, fmt: str) -> bytes:
     return (out / f"questionnaire.{fmt}").read_bytes()
 
 
+def upload(session: Session, content: bytes, fmt: str) -> Submission:
+    submission, _created = service.receive_submission(
+        session,
+        campaign_code="LO25",
+        partner_code="SEN",
+        filename=f"questionnaire.{fmt}",
+        content=content,
+        max_uncompressed=10**8,
+    )
+    return submission
+
+
 @pytest.fixture
 def filled(session: Session) -> tuple[bytes, list[int], dict[int, Any]]:
     make_campaign(session, code="LO25")
@@ -74,14 +87,7 @@ def test_a_template_resaved_by_libreoffice_round_trips(
 ) -> None:
     content, ids, before = filled
     resaved = resave(content, tmp_path, fmt)
-    submission, _created = service.receive_submission(
-        session,
-        campaign_code="LO25",
-        partner_code="SEN",
-        filename=f"questionnaire.{fmt}",
-        content=resaved,
-        max_uncompressed=10**8,
-    )
+    submission = upload(session, resaved, fmt)
     assert submission.report["format"] == fmt
     assert submission.report["metadata"]["partner"] == "SEN"
     assert submission.status == "pending_review", submission.report["issues"]
@@ -117,14 +123,7 @@ def test_a_formula_in_an_xls_file_is_flagged_at_its_cell(
     ref = next(iter(before.values())).ref
     with_formula = fill(content, edits={ref: {"budget": "=1000*2"}})
     resaved = resave(with_formula, tmp_path, "xls")
-    submission, _created = service.receive_submission(
-        session,
-        campaign_code="LO25",
-        partner_code="SEN",
-        filename="questionnaire.xls",
-        content=resaved,
-        max_uncompressed=10**8,
-    )
+    submission = upload(session, resaved, "xls")
     assert submission.status == "invalid"
     flagged = [i for i in submission.report["issues"] if i["code"] == "formula_cell"]
     assert [(i["sheet"], i["column"], i["field"]) for i in flagged] == [
