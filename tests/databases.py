@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session
 
 ENV = "JVAP_TEST_DATABASE_URL"
@@ -34,12 +34,19 @@ def scratch_database(tmp_dir: Path) -> Iterator[str]:
     if url.get_backend_name() == "sqlite":
         yield url.render_as_string(hide_password=False)
         return
-    name = f"jvap_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with postgres_database(url, prefix="jvap_test") as created:
+        yield created
+
+
+@contextmanager
+def postgres_database(admin_url: URL | str, *, prefix: str) -> Iterator[str]:
+    """URL of a new PostgreSQL database made through `admin_url`, dropped afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:
-        yield url.set(database=name).render_as_string(hide_password=False)
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
