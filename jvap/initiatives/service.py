@@ -143,7 +143,8 @@ def _in_ids(session: Session, column: Any, ids: list[int]) -> ColumnElement[bool
     which costs far less to send and to plan (the planning alone outweighed the query)."""
     if _uses_arrays(session):
         return column == any_(bindparam(None, ids, type_=ARRAY(Integer)))
-    return column.in_(ids)
+    # One expanding parameter: in_(ids) would coerce each of thousands of ids on its own.
+    return column.in_(bindparam(None, ids, type_=Integer, expanding=True))
 
 
 def _issue_dicts(
@@ -395,7 +396,7 @@ def update_initiatives(
         number = current.revision + 1
         row_updates.append(
             {
-                "_id": initiative_id,
+                "id": initiative_id,
                 **{key: getattr(record, key) for key in SCALAR_FIELDS},
                 **eur.columns(record),
                 "revision": number,
@@ -415,15 +416,8 @@ def update_initiatives(
                 "changes": _changes_json(changes),
             }
         )
-    if row_updates:
-        table = Initiative.__table__
-        # Core executemany: the ORM's bulk update costs more than the database's work.
-        session.connection().execute(
-            update(table)
-            .where(table.c.id == bindparam("_id"))
-            .values({key: bindparam(key) for key in row_updates[0] if key != "_id"}),
-            row_updates,
-        )
+    # Set-based: the ORM's bulk update costs more than the database's work.
+    bulk.update_rows(session, Initiative.__table__, row_updates)
     for field_key, pairs in relinks.items():
         model, _column = LINKS[field_key]
         changed_ids = [initiative_id for initiative_id, _record in pairs]

@@ -1,10 +1,11 @@
-"""Set-based inserts for thousands of rows: COPY on PostgreSQL, executemany on SQLite."""
+"""Set-based writes of thousands of rows: COPY on PostgreSQL, multi-row statements on SQLite."""
 
+import sqlite3
 from collections.abc import Callable, Sequence
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import JSON, Table, insert, text
+from sqlalchemy import JSON, Date, DateTime, Table, bindparam, insert, text, update
 from sqlalchemy.orm import Session
 
 from jvap.kit import jsontext
@@ -12,6 +13,11 @@ from jvap.kit import jsontext
 
 def _is_postgresql(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
+
+
+# Rows per multi-row INSERT on SQLite; beyond a few hundred, longer statements gain nothing.
+MAX_ROWS_PER_STATEMENT = 500
+VARIABLE_LIMIT = sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER
 
 
 def _picker(columns: Sequence[str]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
@@ -22,31 +28,76 @@ def _picker(columns: Sequence[str]) -> Callable[[dict[str, Any]], tuple[Any, ...
     return itemgetter(*columns)
 
 
-def _executemany(
+def _sqlite_params(
+    session: Session, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> Sequence[Sequence[Any]]:
+    """`rows` through the column types' own conversions (dates, amounts, JSON), without
+    compiling a statement per row (which costs more than SQLite's insert itself)."""
+    dialect = session.get_bind().dialect
+    processors = []
+    for index, name in enumerate(columns):
+        column_type = table.c[name].type
+        process = column_type.dialect_impl(dialect).bind_processor(dialect)
+        if process is None:
+            continue
+        if isinstance(column_type, Date | DateTime):
+            # A handful of distinct values (one `now` for a whole batch) formatted by a
+            # costly %-dict each time: format each once.
+            process = _remembered(process)
+        processors.append((index, process))
+    if not processors:
+        return rows
+    converted = []
+    for row in rows:
+        values = list(row)
+        for index, process in processors:
+            values[index] = process(values[index])
+        converted.append(tuple(values))
+    return converted
+
+
+def _remembered(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    known: dict[Any, Any] = {}
+
+    def remembered(value: Any) -> Any:
+        found = known.get(value, known)
+        if found is known:
+            found = known[value] = process(value)
+        return found
+
+    return remembered
+
+
+def _sqlite_batches(
+    session: Session, head: str, tail: str, width: int, rows: Sequence[Sequence[Any]]
+) -> None:
+    """Run `head` + "(?, ...), (?, ...), ..." + `tail` over `rows` (each `width` values),
+    many rows per statement.
+
+    One statement per row would be dearer: the search index (FTS5) writes its pending terms
+    out at the end of every statement that fires its triggers, which then costs 2-3x the
+    whole insert or update.
+    """
+    driver = session.connection().connection.driver_connection
+    assert isinstance(driver, sqlite3.Connection)
+    size = max(1, min(MAX_ROWS_PER_STATEMENT, driver.getlimit(VARIABLE_LIMIT) // width))
+    row_marks = "(" + ", ".join(["?"] * width) + ")"
+    cursor = driver.cursor()
+    for start in range(0, len(rows), size):
+        batch = rows[start : start + size]
+        cursor.execute(
+            head + ", ".join([row_marks] * len(batch)) + tail,
+            [value for row in batch for value in row],
+        )
+
+
+def _sqlite_insert(
     session: Session, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
 ) -> None:
-    """One executemany with the column types' own conversions, skipping per-row compilation
-    (which costs more than SQLite's insert itself)."""
-    dialect = session.get_bind().dialect
-    processors = [
-        (index, process)
-        for index, name in enumerate(columns)
-        if (process := table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) is not None
-    ]
-    params: Sequence[Sequence[Any]] = rows
-    if processors:
-        converted = []
-        for row in rows:
-            values = list(row)
-            for index, process in processors:
-                values[index] = process(values[index])
-            converted.append(tuple(values))
-        params = converted
     names = ", ".join(f'"{name}"' for name in columns)
-    marks = ", ".join("?" for _ in columns)
-    session.connection().exec_driver_sql(
-        f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})',
-        params if isinstance(params, list) else list(params),
+    params = _sqlite_params(session, table, columns, rows)
+    _sqlite_batches(
+        session, f'INSERT INTO "{table.name}" ({names}) VALUES ', "", len(columns), params
     )
 
 
@@ -88,7 +139,7 @@ def insert_values(
     if _is_postgresql(session):
         _copy(session, table, columns, rows)
     else:
-        _executemany(session, table, columns, rows)
+        _sqlite_insert(session, table, columns, rows)
 
 
 def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
@@ -133,5 +184,33 @@ def insert_rows_returning_ids(
     ids = list(range(first, first + len(rows)))
     rest = [(i, *pick(row)) for i, row in zip(ids[1:], rows[1:], strict=True)]
     if rest:
-        _executemany(session, table, ["id", *columns], rest)
+        _sqlite_insert(session, table, ["id", *columns], rest)
     return ids
+
+
+def update_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Set the values of `rows` (dicts with the same keys, among them the integer primary
+    key `id`) on the rows of `table` with those ids, in the session's transaction."""
+    if not rows:
+        return
+    columns = [name for name in rows[0] if name != "id"]
+    if _is_postgresql(session):
+        # psycopg pipelines an executemany: one round trip for the lot.
+        session.connection().execute(
+            update(table)
+            .where(table.c.id == bindparam("_id"))
+            .values({name: bindparam(name) for name in columns}),
+            [{"_id": row["id"], **{name: row[name] for name in columns}} for row in rows],
+        )
+        return
+    pick = _picker(["id", *columns])
+    params = _sqlite_params(session, table, ["id", *columns], [pick(row) for row in rows])
+    # VALUES names its columns column1, column2, ...: column1 is the id.
+    assignments = ", ".join(f'"{name}" = v.column{i + 2}' for i, name in enumerate(columns))
+    _sqlite_batches(
+        session,
+        f'UPDATE "{table.name}" SET {assignments} FROM (VALUES ',
+        f') AS v WHERE "{table.name}".id = v.column1',
+        len(columns) + 1,
+        params,
+    )

@@ -64,7 +64,10 @@ class ProcessMembership(Base):
     __tablename__ = "process_membership"
 
     process_code: Mapped[str] = mapped_column(ForeignKey("process.code"), primary_key=True)
-    partner_code: Mapped[str] = mapped_column(ForeignKey("partner.code"), primary_key=True)
+    # Indexed on its own: the process rule looks memberships up by partner.
+    partner_code: Mapped[str] = mapped_column(
+        ForeignKey("partner.code"), primary_key=True, index=True
+    )
     # partner | observer | member | former_partner | former_member | unclear
     status: Mapped[str] = mapped_column(String(32))
     since: Mapped[date | None]

@@ -1,0 +1,120 @@
+"""Set-based writes: every row lands with its types' conversions, across several statements."""
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from jvap.initiatives import service
+from jvap.initiatives.models import Initiative, InitiativeRevision
+from jvap.initiatives.schemas import InitiativeFilters
+from jvap.kit import bulk
+
+WHEN = datetime(2026, 3, 1, 9, 30, 15, 123456, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def small_statements(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Three rows per statement on SQLite, so that seven rows take three statements.
+    monkeypatch.setattr(bulk, "MAX_ROWS_PER_STATEMENT", 3)
+
+
+def initiative_row(number: int) -> dict[str, object]:
+    return {
+        "partner_code": "GHA",
+        "kind": "project",
+        "title": f"Bulk programme {number}",
+        "description": "Registry of seasonal workers",
+        "status": "ongoing",
+        "start_date": date(2020, 1, number),
+        "scope": "national",
+        "budget": Decimal(f"{number}000.50"),
+        "publication_status": "pending",
+        "revision": 1,
+        "source": "api",
+        "created_at": WHEN,
+        "updated_at": WHEN,
+    }
+
+
+def found(session: Session, q: str) -> set[int]:
+    _total, items = service.list_initiatives(
+        session,
+        filters=InitiativeFilters(q=q, partner=["GHA"]),
+        visibility=service.Visibility(),
+        size=100,
+    )
+    return {int(item.ref.removeprefix("JV-")) for item in items}
+
+
+def test_inserted_rows_keep_their_order_ids_and_values(session: Session) -> None:
+    ids = bulk.insert_rows_returning_ids(
+        session, Initiative.__table__, [initiative_row(n) for n in range(1, 8)]
+    )
+    assert len(set(ids)) == 7
+    rows = session.execute(
+        select(Initiative.id, Initiative.title, Initiative.start_date, Initiative.budget)
+        .where(Initiative.id.in_(ids))
+        .order_by(Initiative.id)
+    ).all()
+    assert [tuple(row) for row in rows] == [
+        (i, f"Bulk programme {n}", date(2020, 1, n), Decimal(f"{n}000.50"))
+        for i, n in zip(ids, range(1, 8), strict=True)
+    ]
+    # The search index saw every row, whichever statement carried it.
+    assert found(session, "Bulk programme") == set(ids)
+
+
+def test_json_and_timestamps_round_trip(session: Session) -> None:
+    (initiative_id,) = bulk.insert_rows_returning_ids(
+        session, Initiative.__table__, [initiative_row(1)]
+    )
+    changes = [{"title": [None, f"v{n}"], "note": ["é", "\n"]} for n in range(1, 8)]
+    bulk.insert_rows(
+        session,
+        InitiativeRevision.__table__,
+        [
+            {"initiative_id": initiative_id, "number": n, "changed_at": WHEN, "changes": change}
+            for n, change in enumerate(changes, start=1)
+        ],
+    )
+    rows = session.execute(
+        select(InitiativeRevision.number, InitiativeRevision.changes, InitiativeRevision.changed_at)
+        .where(InitiativeRevision.initiative_id == initiative_id)
+        .order_by(InitiativeRevision.number)
+    ).all()
+    assert [(number, change) for number, change, _at in rows] == list(
+        enumerate(changes, start=1)
+    )
+    assert {at.replace(tzinfo=UTC) if at.tzinfo is None else at for *_rest, at in rows} == {
+        WHEN
+    }
+
+
+def test_updated_rows_change_only_their_own_values(session: Session) -> None:
+    ids = bulk.insert_rows_returning_ids(
+        session, Initiative.__table__, [initiative_row(n) for n in range(1, 9)]
+    )
+    changed = ids[:7]  # the eighth is left as it was
+    bulk.update_rows(
+        session,
+        Initiative.__table__,
+        [
+            {"id": i, "title": f"Renamed scheme {i}", "budget": Decimal("1.25"), "revision": 2}
+            for i in changed
+        ],
+    )
+    session.expire_all()
+    rows = session.execute(
+        select(Initiative.id, Initiative.title, Initiative.budget, Initiative.revision)
+        .where(Initiative.id.in_(ids))
+        .order_by(Initiative.id)
+    ).all()
+    assert [tuple(row) for row in rows] == [
+        *((i, f"Renamed scheme {i}", Decimal("1.25"), 2) for i in changed),
+        (ids[7], "Bulk programme 8", Decimal("8000.50"), 1),
+    ]
+    assert found(session, "Renamed scheme") == set(changed)
+    assert found(session, "Bulk programme") == {ids[7]}
