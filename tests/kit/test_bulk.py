@@ -85,12 +85,8 @@ def test_json_and_timestamps_round_trip(session: Session) -> None:
         .where(InitiativeRevision.initiative_id == initiative_id)
         .order_by(InitiativeRevision.number)
     ).all()
-    assert [(number, change) for number, change, _at in rows] == list(
-        enumerate(changes, start=1)
-    )
-    assert {at.replace(tzinfo=UTC) if at.tzinfo is None else at for *_rest, at in rows} == {
-        WHEN
-    }
+    assert [(number, change) for number, change, _at in rows] == list(enumerate(changes, start=1))
+    assert {at.replace(tzinfo=UTC) if at.tzinfo is None else at for *_rest, at in rows} == {WHEN}
 
 
 def test_updated_rows_change_only_their_own_values(session: Session) -> None:
