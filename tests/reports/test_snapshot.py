@@ -1,12 +1,20 @@
 """The summaries' registry snapshot: every write to a watched table makes the next summary fresh."""
 
+import math
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from jvap.initiatives import service as initiatives_service
+from jvap.initiatives.models import (
+    Initiative,
+    InitiativeCountry,
+    InitiativeDomain,
+    InitiativePriority,
+    InitiativeRevision,
+)
 from jvap.reference.models import ProcessMembership
 from jvap.reports import service, snapshot
 from jvap.reports.models import WATCHED_TABLES
@@ -124,3 +132,63 @@ def test_concurrent_writers_do_not_wait_for_one_another(engine: Engine) -> None:
         after = first.execute(text("SELECT counter FROM registry_version")).scalar_one()
         assert after == before + 1
         first.rollback()
+
+
+def test_parts_hold_what_the_tables_hold(session: Session, dataset: Dataset) -> None:
+    # Read column by column (aggregated texts), the parts must equal a plain row query.
+    make_initiative(session, budget=None, start_date=None)
+    session.flush()
+    snapshot.clear()
+    snap = snapshot.current(session)
+    initiatives = snap.part(session, "initiatives")
+    rows = session.execute(
+        select(
+            Initiative.id,
+            Initiative.partner_code,
+            Initiative.kind,
+            Initiative.status,
+            Initiative.start_date,
+            Initiative.budget_eur,
+            Initiative.publication_status,
+        ).order_by(Initiative.id)
+    ).all()
+    assert list(initiatives.ids) == [row.id for row in rows]
+
+    def decoded(codes: snapshot.Codes) -> list[str]:
+        return [codes.values[code] for code in codes.codes]
+
+    assert decoded(initiatives.partner) == [row.partner_code for row in rows]
+    assert decoded(initiatives.kind) == [row.kind for row in rows]
+    assert decoded(initiatives.status) == [row.status for row in rows]
+    assert decoded(initiatives.publication) == [row.publication_status for row in rows]
+    assert list(initiatives.start_year) == [
+        row.start_date.year if row.start_date else -1 for row in rows
+    ]
+    budgets = [None if math.isnan(value) else value for value in initiatives.budget_eur]
+    assert budgets == [None if row.budget_eur is None else float(row.budget_eur) for row in rows]
+    assert None in budgets and -1 in list(initiatives.start_year)
+
+    for part, model, column in (
+        ("countries", InitiativeCountry, InitiativeCountry.country_iso3),
+        ("domains", InitiativeDomain, InitiativeDomain.domain_code),
+        ("priorities", InitiativePriority, InitiativePriority.priority_code),
+    ):
+        links = snap.part(session, part)
+        pairs = {tuple(row) for row in session.execute(select(model.initiative_id, column))}
+        assert len(links.initiative) == len(pairs) > 0
+        assert {
+            (int(initiatives.ids[index]), links.key.values[code])
+            for index, code in zip(links.initiative, links.key.codes, strict=True)
+        } == pairs
+
+    revisions = snap.part(session, "revisions")
+    stored = [
+        tuple(row)
+        for row in session.execute(
+            select(InitiativeRevision.initiative_id, InitiativeRevision.number)
+        )
+    ]
+    assert sorted(
+        (int(initiatives.ids[index]), int(number))
+        for index, number in zip(revisions.initiative, revisions.number, strict=True)
+    ) == sorted(stored)
