@@ -270,12 +270,13 @@ UNIQUE_FIELDS = frozenset({"ref", "revision", "title", "description", "remarks",
 
 
 def record_to_json(record: InitiativeRecord) -> dict[str, Any]:
-    data = dict(vars(record))
+    """The record's set values as JSON; an absent key is the field's default (None, [])."""
+    data = {key: value for key, value in vars(record).items() if value is not None and value != []}
     for key in DATE_FIELDS:
-        if data[key] is not None:
+        if key in data:
             data[key] = data[key].isoformat()
     for key in DECIMAL_FIELDS:
-        if data[key] is not None:
+        if key in data:
             data[key] = json_value(data[key])
     return data
 

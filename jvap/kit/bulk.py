@@ -17,7 +17,6 @@ def _is_postgresql(session: Session) -> bool:
 
 # Rows per multi-row INSERT on SQLite; beyond a few hundred, longer statements gain nothing.
 MAX_ROWS_PER_STATEMENT = 500
-VARIABLE_LIMIT = sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER
 
 
 def _picker(columns: Sequence[str]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
@@ -57,6 +56,7 @@ def _sqlite_params(
 
 
 def _remembered(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """`process`, run once per distinct value."""
     known: dict[Any, Any] = {}
 
     def remembered(value: Any) -> Any:
@@ -80,7 +80,10 @@ def _sqlite_batches(
     """
     driver = session.connection().connection.driver_connection
     assert isinstance(driver, sqlite3.Connection)
-    size = max(1, min(MAX_ROWS_PER_STATEMENT, driver.getlimit(VARIABLE_LIMIT) // width))
+    size = max(
+        1,
+        min(MAX_ROWS_PER_STATEMENT, driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // width),
+    )
     row_marks = "(" + ", ".join(["?"] * width) + ")"
     cursor = driver.cursor()
     for start in range(0, len(rows), size):
@@ -205,7 +208,8 @@ def update_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
         return
     pick = _picker(["id", *columns])
     params = _sqlite_params(session, table, ["id", *columns], [pick(row) for row in rows])
-    # VALUES names its columns column1, column2, ...: column1 is the id.
+    # UPDATE ... FROM (SQLite 3.33+); VALUES names its columns column1, column2, ...: column1
+    # is the id.
     assignments = ", ".join(f'"{name}" = v.column{i + 2}' for i, name in enumerate(columns))
     _sqlite_batches(
         session,
