@@ -271,7 +271,11 @@ UNIQUE_FIELDS = frozenset({"ref", "revision", "title", "description", "remarks",
 
 def record_to_json(record: InitiativeRecord) -> dict[str, Any]:
     """The record's set values as JSON; an absent key is the field's default (None, [])."""
-    data = {key: value for key, value in vars(record).items() if value is not None and value != []}
+    data = {
+        key: value
+        for key, value in vars(record).items()
+        if value is not None and (value.__class__ is not list or value)
+    }
     for key in DATE_FIELDS:
         if key in data:
             data[key] = data[key].isoformat()
