@@ -2,10 +2,13 @@
 
 import sqlite3
 from collections.abc import Callable, Sequence
+from contextlib import closing
 from operator import itemgetter
 from typing import Any
 
+import psycopg
 from sqlalchemy import JSON, Date, DateTime, Table, bindparam, insert, text, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from jvap.kit import jsontext
@@ -60,9 +63,11 @@ def _remembered(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
     known: dict[Any, Any] = {}
 
     def remembered(value: Any) -> Any:
-        found = known.get(value, known)
+        # With the zone: two aware datetimes of one instant are equal but print differently.
+        key = (value, getattr(value, "tzinfo", None))
+        found = known.get(key, known)
         if found is known:
-            found = known[value] = process(value)
+            found = known[key] = process(value)
         return found
 
     return remembered
@@ -80,18 +85,22 @@ def _sqlite_batches(
     """
     driver = session.connection().connection.driver_connection
     assert isinstance(driver, sqlite3.Connection)
-    size = max(
-        1,
-        min(MAX_ROWS_PER_STATEMENT, driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // width),
-    )
+    limit = driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    size = max(1, min(MAX_ROWS_PER_STATEMENT, limit // width))
     row_marks = "(" + ", ".join(["?"] * width) + ")"
-    cursor = driver.cursor()
-    for start in range(0, len(rows), size):
-        batch = rows[start : start + size]
-        cursor.execute(
-            head + ", ".join([row_marks] * len(batch)) + tail,
-            [value for row in batch for value in row],
-        )
+    with closing(driver.cursor()) as cursor:
+        for start in range(0, len(rows), size):
+            batch = rows[start : start + size]
+            statement = head + ", ".join([row_marks] * len(batch)) + tail
+            params = [value for row in batch for value in row]
+            try:
+                cursor.execute(statement, params)
+            except sqlite3.Error as exc:
+                # The driver's cursor bypasses SQLAlchemy: raise what it would have raised
+                # (IntegrityError, OperationalError, ...), so callers see one kind of error.
+                raise DBAPIError.instance(
+                    statement, params, exc, sqlite3.Error, hide_parameters=True
+                ) from exc
 
 
 def _sqlite_insert(
@@ -110,22 +119,22 @@ def _copy(
     # COPY sends text: JSON columns get their serialised form (NULL stays NULL).
     json_indexes = [i for i, name in enumerate(columns) if isinstance(table.c[name].type, JSON)]
     names = ", ".join(f'"{name}"' for name in columns)
+    statement = f'COPY "{table.name}" ({names}) FROM STDIN'
     connection = session.connection().connection.driver_connection
     assert connection is not None
-    with (
-        connection.cursor() as cursor,
-        cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy,
-    ):
-        if not json_indexes:
+    try:
+        with connection.cursor() as cursor, cursor.copy(statement) as copy:
             for row in rows:
+                if json_indexes:
+                    values = list(row)
+                    for index in json_indexes:
+                        if values[index] is not None:
+                            values[index] = jsontext.dumps(values[index])
+                    row = values
                 copy.write_row(row)
-            return
-        for row in rows:
-            values = list(row)
-            for index in json_indexes:
-                if values[index] is not None:
-                    values[index] = jsontext.dumps(values[index])
-            copy.write_row(values)
+    except psycopg.Error as exc:
+        # As on SQLite (_sqlite_batches): the error SQLAlchemy would have raised.
+        raise DBAPIError.instance(statement, None, exc, psycopg.Error) from exc
 
 
 def insert_values(
@@ -193,9 +202,12 @@ def insert_rows_returning_ids(
 
 def update_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
     """Set the values of `rows` (dicts with the same keys, among them the integer primary
-    key `id`) on the rows of `table` with those ids, in the session's transaction."""
+    key `id`, each id once) on the rows of `table` with those ids, in the session's
+    transaction. Only the given columns change: no `onupdate` default is applied."""
     if not rows:
         return
+    if len({row["id"] for row in rows}) != len(rows):
+        raise ValueError(f"update_rows on {table.name}: the same id is given more than once")
     columns = [name for name in rows[0] if name != "id"]
     if _is_postgresql(session):
         # psycopg pipelines an executemany: one round trip for the lot.

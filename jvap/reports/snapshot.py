@@ -240,10 +240,12 @@ def _timestamps(values: list[Any]) -> np.ndarray:
 
 
 def _float_or_nan(session: Session, column: Any) -> Any:
-    """An amount as float text, 'NaN' when unknown (np.fromstring reads both)."""
+    """An amount as text np.fromstring reads exactly as float() would, 'NaN' when unknown."""
     if _is_sqlite(session):
-        return func.coalesce(cast(column, Float), "NaN")
-    return func.coalesce(cast(cast(column, Float), Text), "NaN")
+        # A REAL becomes text with 15 significant digits; %.17g keeps every bit.
+        text = func.printf("%.17g", cast(column, Float))
+        return case((column.is_(None), "NaN"), else_=text)
+    return func.coalesce(cast(column, Text), "NaN")  # numeric prints its exact digits
 
 
 def _start_year(session: Session) -> Any:
@@ -255,39 +257,19 @@ def _start_year(session: Session) -> Any:
     return func.coalesce(year, -1)
 
 
-def _positions(ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
-    """Where each of `wanted` sits in the ascending `ids`; ids not there are dropped (a row
-    committed between two statements: the version check then discards the part)."""
-    positions = np.searchsorted(ids, wanted)
-    found = positions < len(ids)
-    found[found] = ids[positions[found]] == wanted[found]
-    return positions[found]
-
-
-def _grouped_codes(session: Session, column: Any, ids: np.ndarray) -> Codes:
-    """A coded column, read one value at a time with its initiative ids (from an index)."""
-    groups = [
-        (value, joined)
-        for value, joined in _rows(
-            session,
-            select(column, _joined(session, Initiative.id, NUMBER_SEPARATOR)).group_by(column),
-        )
-        if value is not None  # stays -1, as pd.factorize codes a missing value
-    ]
-    codes = np.full(len(ids), -1, dtype=np.int64)
-    for code, (_value, joined) in enumerate(groups):
-        codes[_positions(ids, _numbers(joined, np.int64))] = code
-    return Codes(codes=codes, values=np.asarray([value for value, _ in groups], dtype=object))
-
-
 def _load_initiatives(session: Session, _snapshot: Snapshot) -> Initiatives:
+    # One statement, so that the columns describe the same rows whatever commits meanwhile.
     row = (
         session.connection()
         .execute(
             select(
                 _joined(session, Initiative.id, NUMBER_SEPARATOR),
+                _joined(session, Initiative.partner_code, TEXT_SEPARATOR),
+                _joined(session, Initiative.kind, TEXT_SEPARATOR),
+                _joined(session, Initiative.status, TEXT_SEPARATOR),
                 _joined(session, _start_year(session), NUMBER_SEPARATOR),
                 _joined(session, _float_or_nan(session, Initiative.budget_eur), NUMBER_SEPARATOR),
+                _joined(session, Initiative.publication_status, TEXT_SEPARATOR),
                 _joined(session, _utc_text(session, Initiative.created_at), TEXT_SEPARATOR),
             )
         )
@@ -296,16 +278,19 @@ def _load_initiatives(session: Session, _snapshot: Snapshot) -> Initiatives:
     ids = _numbers(row[0], np.int64)
     # The aggregates read the rows in one order, not necessarily by id.
     order = np.argsort(ids, kind="stable")
-    ids = ids[order]
+
+    def by_id(text: str | None) -> np.ndarray:
+        return np.asarray(_texts(text), dtype=object)[order]
+
     return Initiatives(
-        ids=ids,
-        partner=_grouped_codes(session, Initiative.partner_code, ids),
-        kind=_grouped_codes(session, Initiative.kind, ids),
-        status=_grouped_codes(session, Initiative.status, ids),
-        start_year=_numbers(row[1], np.int64)[order],
-        budget_eur=_numbers(row[2], np.float64)[order],
-        publication=_grouped_codes(session, Initiative.publication_status, ids),
-        created_at=_timestamps(list(np.asarray(_texts(row[3]), dtype=object)[order])),
+        ids=ids[order],
+        partner=_codes(by_id(row[1])),
+        kind=_codes(by_id(row[2])),
+        status=_codes(by_id(row[3])),
+        start_year=_numbers(row[4], np.int64)[order],
+        budget_eur=_numbers(row[5], np.float64)[order],
+        publication=_codes(by_id(row[6])),
+        created_at=_timestamps(list(by_id(row[7]))),
     )
 
 

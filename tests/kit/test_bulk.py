@@ -5,13 +5,15 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from jvap.initiatives import service
-from jvap.initiatives.models import Initiative, InitiativeRevision
+from jvap.initiatives.models import Initiative, InitiativeCountry, InitiativeRevision
 from jvap.initiatives.schemas import InitiativeFilters
 from jvap.kit import bulk
 
+COUNTRIES = ("NER", "GMB", "GIN", "CIV")
 WHEN = datetime(2026, 3, 1, 9, 30, 15, 123456, tzinfo=UTC)
 
 
@@ -114,3 +116,39 @@ def test_updated_rows_change_only_their_own_values(session: Session) -> None:
     ]
     assert found(session, "Renamed scheme") == set(changed)
     assert found(session, "Bulk programme") == {ids[7]}
+
+
+def test_a_refused_row_raises_the_sqlalchemy_error_and_writes_nothing(session: Session) -> None:
+    (initiative_id,) = bulk.insert_rows_returning_ids(
+        session, Initiative.__table__, [initiative_row(1)]
+    )
+    rows = [{"initiative_id": initiative_id, "country_iso3": iso3} for iso3 in ("SEN", "MLI")]
+    with pytest.raises(IntegrityError), session.begin_nested():
+        # Seven rows over three statements; the last names a country that does not exist.
+        bulk.insert_rows(
+            session,
+            InitiativeCountry.__table__,
+            [
+                *rows,
+                *({"initiative_id": initiative_id, "country_iso3": c} for c in COUNTRIES),
+                {"initiative_id": initiative_id, "country_iso3": "ZZZ"},
+            ],
+        )
+    stored = session.scalars(
+        select(InitiativeCountry.country_iso3).where(
+            InitiativeCountry.initiative_id == initiative_id
+        )
+    ).all()
+    assert stored == []
+
+
+def test_update_rows_refuses_an_id_given_twice(session: Session) -> None:
+    (initiative_id,) = bulk.insert_rows_returning_ids(
+        session, Initiative.__table__, [initiative_row(1)]
+    )
+    with pytest.raises(ValueError, match="more than once"):
+        bulk.update_rows(
+            session,
+            Initiative.__table__,
+            [{"id": initiative_id, "title": "A"}, {"id": initiative_id, "title": "B"}],
+        )

@@ -1,6 +1,7 @@
 """The summaries' registry snapshot: every write to a watched table makes the next summary fresh."""
 
 import math
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -137,6 +138,7 @@ def test_concurrent_writers_do_not_wait_for_one_another(engine: Engine) -> None:
 def test_parts_hold_what_the_tables_hold(session: Session, dataset: Dataset) -> None:
     # Read column by column (aggregated texts), the parts must equal a plain row query.
     make_initiative(session, budget=None, start_date=None)
+    make_initiative(session, budget=Decimal("12345678901234.56"))  # 16 significant digits
     session.flush()
     snapshot.clear()
     snap = snapshot.current(session)
