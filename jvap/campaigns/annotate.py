@@ -1,6 +1,7 @@
 """The partner's own workbook sent back with flagged cells coloured and commented."""
 
 import io
+import re
 import warnings
 from collections import defaultdict
 from collections.abc import Sequence
@@ -26,6 +27,10 @@ SEVERITY = {
     "en": {"error": "error", "warning": "warning"},
     "fr": {"error": "erreur", "warning": "avertissement"},
 }
+# Control characters a worksheet cannot hold (openpyxl refuses them); an uploaded cell can
+# carry one (Excel writes it as _x0000_), and the report quotes the cell.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
 NOTE = {
     "en": "The uploaded file could not be opened; the problems are listed below.",
     "fr": "Le fichier déposé n'a pas pu être ouvert ; les problèmes sont listés ci-dessous.",
@@ -54,7 +59,7 @@ def _open_original(content: bytes, fmt: str | None, sheet: str | None) -> Workbo
         assert copy is not None
         copy.title = sheet[:31]
         for row in rows:
-            copy.append(row)
+            copy.append([_visible(value) if isinstance(value, str) else value for value in row])
         return workbook
     return None
 
@@ -92,7 +97,7 @@ def annotate(
         is_error = any(item.get("severity") == "error" for item in found)
         cell.fill = ERROR_FILL if is_error else WARNING_FILL
         text = "\n".join(_message(item, lang) for item in found)
-        comment = Comment(text[:30000], "jvap")
+        comment = Comment(_visible(text)[:30000], "jvap")
         comment.width, comment.height = 320, min(60 + 40 * len(found), 400)
         cell.comment = comment
 
@@ -115,9 +120,9 @@ def annotate(
                 location or None,
                 issue.get("field"),
                 issue.get("code"),
-                _message(issue, lang),
+                _visible(_message(issue, lang)),
                 _cell_value(issue.get("value")),
-                issue.get("suggestion"),
+                _cell_value(issue.get("suggestion")),
             ]
         )
         fill = ERROR_FILL if issue.get("severity") == "error" else WARNING_FILL
@@ -141,7 +146,12 @@ def _message(issue: dict[str, Any], lang: str) -> str:
     return str(text)
 
 
+def _visible(text: str) -> str:
+    """`text` with each control character shown as its symbol (U+2400 + code: ␀, ␁, ...)."""
+    return CONTROL_CHARACTERS.sub(lambda found: chr(0x2400 + ord(found.group())), text)
+
+
 def _cell_value(value: Any) -> Any:
-    if value is None or isinstance(value, int | float | str):
+    if value is None or isinstance(value, int | float):
         return value
-    return str(value)
+    return _visible(str(value))

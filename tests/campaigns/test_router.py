@@ -239,3 +239,31 @@ def test_campaign_routes_and_progress(
         "/api/campaigns/T2025/progress", headers=headers["focal_point"]
     ).status_code == (403)
     assert body["closes_on"] == date(2026, 12, 31).isoformat()
+
+
+def test_a_nul_character_in_a_cell_is_an_error_and_its_report_is_kept(
+    client: TestClient, headers: dict[str, dict[str, str]]
+) -> None:
+    # Excel writes a control character as _xHHHH_; the reader turns it back into one.
+    content = fill(
+        download(client, headers["focal_point"]),
+        new_rows=[{**NEW_ROW, "title": "Border_x0000_ management"}],
+    )
+    response = upload(client, headers["focal_point"], content)
+    assert response.status_code == 422, response.text
+    located = {(i["code"], i["row"], i["column"]) for i in response.json()["issues"]}
+    assert ("invalid_character", 4, "D") in located
+    location = response.headers["location"]
+    stored = client.get(location, headers=headers["focal_point"])
+    assert stored.status_code == 200
+    quoted = [i["value"] for i in stored.json()["issues"] if i["code"] == "invalid_character"]
+    assert quoted == ["Border\x00 management"]
+    annotated = client.get(f"{location}/annotated.xlsx", headers=headers["focal_point"])
+    assert annotated.status_code == 200
+    # A worksheet cannot hold the character itself: the annotated file shows its symbol.
+    rows = openpyxl.load_workbook(io.BytesIO(annotated.content))["Issues"].iter_rows(
+        min_row=2, values_only=True
+    )
+    assert ("D4", "invalid_character", "Border\u2400 management") in [
+        (row[2], row[4], row[6]) for row in rows
+    ]
