@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -65,47 +66,35 @@ COUNTRIES = ["SEN", "MLI", "NER", "GMB", "GIN", "CIV", "Burkina Faso", "Mauritan
 IMPLEMENTERS = ["IOM", "UNHCR", "ILO", "GIZ", "Enabel", "Expertise France"]
 
 
-CPU: dict[int, float] = {}  # id of the last measured function -> median CPU seconds
+Seconds = tuple[float, float]  # (wall clock, CPU)
 
 
-def median_s(fn: Callable[[], Any], runs: int) -> float:
-    """Median wall-clock seconds of `fn`; its median CPU seconds go to CPU[id(fn)]."""
-    times, cpu = [], []
-    for _ in range(runs):
-        start, start_cpu = time.perf_counter(), time.process_time()
-        fn()
-        times.append(time.perf_counter() - start)
-        cpu.append(time.process_time() - start_cpu)
-    CPU[id(fn)] = statistics.median(cpu)
-    return statistics.median(times)
+def clock(fn: Callable[[], Any]) -> Seconds:
+    """One call of `fn`: CPU time is what a loaded machine distorts least, since other
+    processes' work does not count in it."""
+    start, start_cpu = time.perf_counter(), time.process_time()
+    fn()
+    return time.perf_counter() - start, time.process_time() - start_cpu
 
 
-def timed(fn: Callable[[], Any], runs: int) -> tuple[float, float]:
-    """(median wall-clock, median CPU) seconds: CPU time is what a loaded machine distorts
-    least, since other processes' work does not count in it."""
-    wall = median_s(fn, runs)
-    return wall, CPU[id(fn)]
+def medians(samples: list[Seconds]) -> Seconds:
+    return statistics.median(s[0] for s in samples), statistics.median(s[1] for s in samples)
+
+
+def timed(fn: Callable[[], Any], runs: int) -> Seconds:
+    """(median wall clock, median CPU) seconds of `runs` calls."""
+    return medians([clock(fn) for _ in range(runs)])
 
 
 def paired(
     base: Callable[[], Any], ours: Callable[[], Any], runs: int
-) -> tuple[tuple[float, float], tuple[float, float], float]:
-    """((wall, CPU) of `base`, (wall, CPU) of `ours`, medians) and the median of the
-    per-pair wall ratios ours/base: each pair runs back to back, so a slow spell of a
-    shared machine weighs on both sides of a ratio instead of on one side only."""
-    base_times: list[tuple[float, float]] = []
-    our_times: list[tuple[float, float]] = []
-    for _ in range(runs):
-        for fn, times in ((base, base_times), (ours, our_times)):
-            start, start_cpu = time.perf_counter(), time.process_time()
-            fn()
-            times.append((time.perf_counter() - start, time.process_time() - start_cpu))
-    ratio = statistics.median(o[0] / b[0] for b, o in zip(base_times, our_times, strict=True))
-
-    def medians(times: list[tuple[float, float]]) -> tuple[float, float]:
-        return statistics.median(t[0] for t in times), statistics.median(t[1] for t in times)
-
-    return medians(base_times), medians(our_times), ratio
+) -> tuple[Seconds, Seconds, float]:
+    """The medians of `base` and of `ours`, and the median of the per-pair wall ratios
+    ours/base: each pair runs back to back, so a slow spell of a shared machine weighs on
+    both sides of a ratio instead of on one side only."""
+    pairs = [(clock(base), clock(ours)) for _ in range(runs)]
+    ratio = statistics.median(o[0] / b[0] for b, o in pairs)
+    return medians([b for b, _ in pairs]), medians([o for _, o in pairs]), ratio
 
 
 @contextmanager
@@ -258,18 +247,15 @@ def accept(engine: Engine, submission_id: int) -> None:
 
 def timed_accepts(
     engine: Engine, runs: int, prepare: Callable[[], int], undo: Callable[[int], None]
-) -> tuple[float, float]:
+) -> Seconds:
     """(median wall, median CPU) seconds of `accept` over `runs` submissions, each staged
     by `prepare` and, after it is measured, taken back by `undo` (neither is timed)."""
-    walls, cpus = [], []
+    samples = []
     for _ in range(runs):
         submission_id = prepare()
-        start, start_cpu = time.perf_counter(), time.process_time()
-        accept(engine, submission_id)
-        walls.append(time.perf_counter() - start)
-        cpus.append(time.process_time() - start_cpu)
+        samples.append(clock(partial(accept, engine, submission_id)))
         undo(submission_id)
-    return statistics.median(walls), statistics.median(cpus)
+    return medians(samples)
 
 
 def remove_created(engine: Engine, submission_id: int) -> None:

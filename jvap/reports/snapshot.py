@@ -205,12 +205,15 @@ def _is_sqlite(session: Session) -> bool:
     return session.get_bind().dialect.name == "sqlite"
 
 
-def _joined(session: Session, expression: Any, separator: str) -> Any:
-    """Every value of `expression` in one text (an aggregate; NULLs are left out, so every
-    column of one query must be non-null for the columns to stay aligned)."""
-    if _is_sqlite(session):
-        return func.group_concat(expression, separator)
-    return func.string_agg(cast(expression, Text), separator)
+def _column_texts(session: Session, *columns: tuple[Any, str]) -> Any:
+    """One row: each (expression, separator) column as one text of all its values, read in
+    one statement, so that the columns describe the same rows whatever commits meanwhile.
+
+    Aggregates leave NULLs out: every expression must be non-null for the columns to stay
+    aligned.
+    """
+    texts = [func.aggregate_strings(cast(e, Text), separator) for e, separator in columns]
+    return session.connection().execute(select(*texts)).one()
 
 
 def _numbers(text: str | None, dtype: Any) -> np.ndarray:
@@ -258,22 +261,16 @@ def _start_year(session: Session) -> Any:
 
 
 def _load_initiatives(session: Session, _snapshot: Snapshot) -> Initiatives:
-    # One statement, so that the columns describe the same rows whatever commits meanwhile.
-    row = (
-        session.connection()
-        .execute(
-            select(
-                _joined(session, Initiative.id, NUMBER_SEPARATOR),
-                _joined(session, Initiative.partner_code, TEXT_SEPARATOR),
-                _joined(session, Initiative.kind, TEXT_SEPARATOR),
-                _joined(session, Initiative.status, TEXT_SEPARATOR),
-                _joined(session, _start_year(session), NUMBER_SEPARATOR),
-                _joined(session, _float_or_nan(session, Initiative.budget_eur), NUMBER_SEPARATOR),
-                _joined(session, Initiative.publication_status, TEXT_SEPARATOR),
-                _joined(session, _utc_text(session, Initiative.created_at), TEXT_SEPARATOR),
-            )
-        )
-        .one()
+    row = _column_texts(
+        session,
+        (Initiative.id, NUMBER_SEPARATOR),
+        (Initiative.partner_code, TEXT_SEPARATOR),
+        (Initiative.kind, TEXT_SEPARATOR),
+        (Initiative.status, TEXT_SEPARATOR),
+        (_start_year(session), NUMBER_SEPARATOR),
+        (_float_or_nan(session, Initiative.budget_eur), NUMBER_SEPARATOR),
+        (Initiative.publication_status, TEXT_SEPARATOR),
+        (_utc_text(session, Initiative.created_at), TEXT_SEPARATOR),
     )
     ids = _numbers(row[0], np.int64)
     # The aggregates read the rows in one order, not necessarily by id.
@@ -295,12 +292,14 @@ def _load_initiatives(session: Session, _snapshot: Snapshot) -> Initiatives:
 
 
 def _links(session: Session, snapshot: Snapshot, pairs: Any) -> Links:
-    """Links from `pairs`, a (initiative_id, key) subquery, read one key at a time."""
+    """Links from `pairs`, an (initiative_id, key) select, read one key at a time."""
     initiatives: Initiatives = snapshot.part(session, "initiatives")
-    initiative_id, key = pairs.c
+    initiative_id, key = pairs.subquery().c
     groups = _rows(
         session,
-        select(key, _joined(session, initiative_id, NUMBER_SEPARATOR)).group_by(key),
+        select(key, func.aggregate_strings(cast(initiative_id, Text), NUMBER_SEPARATOR)).group_by(
+            key
+        ),
     )
     ids = [_numbers(joined, np.int64) for _key, joined in groups]
     counts = [len(part) for part in ids]
@@ -313,28 +312,9 @@ def _links(session: Session, snapshot: Snapshot, pairs: Any) -> Links:
     )
 
 
-def _load_countries(session: Session, snapshot: Snapshot) -> Links:
-    return _links(
-        session,
-        snapshot,
-        select(InitiativeCountry.initiative_id, InitiativeCountry.country_iso3).subquery(),
-    )
-
-
-def _load_domains(session: Session, snapshot: Snapshot) -> Links:
-    return _links(
-        session,
-        snapshot,
-        select(InitiativeDomain.initiative_id, InitiativeDomain.domain_code).subquery(),
-    )
-
-
-def _load_priorities(session: Session, snapshot: Snapshot) -> Links:
-    return _links(
-        session,
-        snapshot,
-        select(InitiativePriority.initiative_id, InitiativePriority.priority_code).subquery(),
-    )
+def _link_table(initiative_id: Any, key: Any) -> Callable[[Session, Snapshot], Links]:
+    """The loader of a link table's (initiative, key) pairs."""
+    return lambda session, snapshot: _links(session, snapshot, select(initiative_id, key))
 
 
 def _load_funders(session: Session, snapshot: Snapshot) -> Links:
@@ -345,8 +325,7 @@ def _load_funders(session: Session, snapshot: Snapshot) -> Links:
         select(InitiativeFunder.initiative_id, Partner.country_iso3)
         .join(Partner, Partner.code == InitiativeFunder.partner_code)
         .where(Partner.country_iso3.is_not(None))
-        .distinct()
-        .subquery(),
+        .distinct(),
     )
 
 
@@ -354,17 +333,12 @@ def _load_revisions(session: Session, snapshot: Snapshot) -> Revisions:
     initiatives: Initiatives = snapshot.part(session, "initiatives")
     status_to = InitiativeRevision.changes[("status", 1)].as_string()
     completed = case((status_to == "completed", 1), else_=0)
-    row = (
-        session.connection()
-        .execute(
-            select(
-                _joined(session, InitiativeRevision.initiative_id, NUMBER_SEPARATOR),
-                _joined(session, InitiativeRevision.number, NUMBER_SEPARATOR),
-                _joined(session, _utc_text(session, InitiativeRevision.changed_at), TEXT_SEPARATOR),
-                _joined(session, completed, NUMBER_SEPARATOR),
-            )
-        )
-        .one()
+    row = _column_texts(
+        session,
+        (InitiativeRevision.initiative_id, NUMBER_SEPARATOR),
+        (InitiativeRevision.number, NUMBER_SEPARATOR),
+        (_utc_text(session, InitiativeRevision.changed_at), TEXT_SEPARATOR),
+        (completed, NUMBER_SEPARATOR),
     )
     return Revisions(
         initiative=initiatives.index(_numbers(row[0], np.int64)),
@@ -393,9 +367,9 @@ def _load_reference(session: Session, _snapshot: Snapshot) -> Reference:
 
 _LOADERS: dict[str, Callable[[Session, Snapshot], Any]] = {
     "initiatives": _load_initiatives,
-    "countries": _load_countries,
-    "domains": _load_domains,
-    "priorities": _load_priorities,
+    "countries": _link_table(InitiativeCountry.initiative_id, InitiativeCountry.country_iso3),
+    "domains": _link_table(InitiativeDomain.initiative_id, InitiativeDomain.domain_code),
+    "priorities": _link_table(InitiativePriority.initiative_id, InitiativePriority.priority_code),
     "funders": _load_funders,
     "revisions": _load_revisions,
     "reference": _load_reference,

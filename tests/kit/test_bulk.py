@@ -2,6 +2,7 @@
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -51,17 +52,18 @@ def found(session: Session, q: str) -> set[int]:
     return {int(item.ref.removeprefix("JV-")) for item in items}
 
 
+def stored(session: Session, ids: list[int], *columns: Any) -> list[tuple[Any, ...]]:
+    """(id, *columns) of the initiatives `ids`, by id, as the database holds them now."""
+    query = select(Initiative.id, *columns).where(Initiative.id.in_(ids)).order_by(Initiative.id)
+    return [tuple(row) for row in session.execute(query)]
+
+
 def test_inserted_rows_keep_their_order_ids_and_values(session: Session) -> None:
     ids = bulk.insert_rows_returning_ids(
         session, Initiative.__table__, [initiative_row(n) for n in range(1, 8)]
     )
     assert len(set(ids)) == 7
-    rows = session.execute(
-        select(Initiative.id, Initiative.title, Initiative.start_date, Initiative.budget)
-        .where(Initiative.id.in_(ids))
-        .order_by(Initiative.id)
-    ).all()
-    assert [tuple(row) for row in rows] == [
+    assert stored(session, ids, Initiative.title, Initiative.start_date, Initiative.budget) == [
         (i, f"Bulk programme {n}", date(2020, 1, n), Decimal(f"{n}000.50"))
         for i, n in zip(ids, range(1, 8), strict=True)
     ]
@@ -105,12 +107,7 @@ def test_updated_rows_change_only_their_own_values(session: Session) -> None:
         ],
     )
     session.expire_all()
-    rows = session.execute(
-        select(Initiative.id, Initiative.title, Initiative.budget, Initiative.revision)
-        .where(Initiative.id.in_(ids))
-        .order_by(Initiative.id)
-    ).all()
-    assert [tuple(row) for row in rows] == [
+    assert stored(session, ids, Initiative.title, Initiative.budget, Initiative.revision) == [
         *((i, f"Renamed scheme {i}", Decimal("1.25"), 2) for i in changed),
         (ids[7], "Bulk programme 8", Decimal("8000.50"), 1),
     ]
