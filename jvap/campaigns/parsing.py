@@ -10,6 +10,7 @@ from operator import itemgetter
 from typing import Any
 from xml.etree import ElementTree
 
+import numpy as np
 import olefile
 from python_calamine import CalamineError, CalamineWorkbook
 
@@ -170,9 +171,10 @@ def sniff_format(content: bytes) -> str | None:
 
 
 _SHEET_DATA_END = re.compile(rb"</\w+:sheetData>")
-# A formula cell holds an <f> element (no other sheet-data tag starts with "f"), possibly
-# namespace-prefixed (<x:f>).
-_FORMULA_TOKENS = (b":f>", b":f ", b":f/")
+# A formula cell holds an <f> element (no other sheet-data tag is named "f"), possibly
+# namespace-prefixed (<x:f>): an "f" after "<" or ":" and before a space, ">" or "/".
+_TAG_END = np.zeros(256, dtype=bool)
+_TAG_END[list(b" \t\r\n>/")] = True
 _ODS_FORMULA = re.compile(rb"table:formula=")
 _OVERLAP = 64
 
@@ -191,6 +193,19 @@ def _check_declared_sizes(archive: zipfile.ZipFile, max_uncompressed: int) -> No
                 raise FileRejected(
                     file_issue("suspicious_compression", member=info.filename, ratio=int(ratio))
                 )
+
+
+def has_formula_tag(xml: bytes) -> bool:
+    """Whether sheet XML may hold an <f> element; a false alarm only costs the exact search.
+
+    numpy looks at every "f" at once: a substring test for "<f" is slow on XML, where "<"
+    and "f" are everywhere (6 ms against 1.5 ms on a 6 MB sheet).
+    """
+    data = np.frombuffer(xml, dtype=np.uint8)
+    f_at = np.flatnonzero(data[1:-1] == ord("f")) + 1
+    before = data[f_at - 1]
+    tags = f_at[(before == ord("<")) | (before == ord(":"))]
+    return bool(_TAG_END[data[tags + 1]].any())
 
 
 def _scan_members(archive: zipfile.ZipFile, max_uncompressed: int, fmt: str) -> list[str]:
@@ -226,11 +241,7 @@ def _scan_members(archive: zipfile.ZipFile, max_uncompressed: int, fmt: str) -> 
                     if end >= 0:
                         window = window[:end]
                         in_data = False
-                    # Plain substring tests are much faster than a regex over sheet XML; a
-                    # false positive only costs the exact search below.
-                    found = b"<f" in window or (
-                        b":f" in window and any(token in window for token in _FORMULA_TOKENS)
-                    )
+                    found = has_formula_tag(window)
                 else:
                     found = _ODS_FORMULA.search(window) is not None
                 tail = window[-_OVERLAP:]

@@ -477,7 +477,7 @@ def validate(
     columns_read = {key: _read_column(key, rows, normalisers[key]) for key in in_file}
     cell_issues: dict[int, list[Issue]] = {}
     failed_cells: dict[int, set[str]] = {}
-    for key, (_values, noted) in columns_read.items():
+    for key, (_values, noted, _nul_free) in columns_read.items():
         letter = columns[key].letter
         for index, notes in noted:
             raw = rows[index]
@@ -485,7 +485,8 @@ def validate(
                 cell_issues.setdefault(index, []).append(_note_issue(note, sheet, raw, letter, key))
                 if note.severity == "error":
                     failed_cells.setdefault(index, set()).add(key)
-    value_columns = [(key, values) for key, (values, _noted) in columns_read.items()]
+    value_columns = [(key, values) for key, (values, _noted, _nul_free) in columns_read.items()]
+    nul_free = frozenset(key for key in present if key in columns_read and columns_read[key][2])
     no_values: list[Any] = [None] * len(rows)
     ref_column = columns_read["ref"][0] if "ref" in columns_read else no_values
     revision_column = columns_read["revision"][0] if "revision" in columns_read else no_values
@@ -556,7 +557,7 @@ def validate(
             record_values = dict(vars(current.record))  # type: ignore[union-attr]
             record_values.update(given)
             record = InitiativeRecord(**record_values)
-        rule_issues = check_record(record, snapshot, is_new=is_new)
+        rule_issues = check_record(record, snapshot, is_new=is_new, nul_free=nul_free)
         if rule_issues:
             values = {key: column[index] for key, column in value_columns}
             for rule_issue in rule_issues:
@@ -628,19 +629,23 @@ def validate(
 
 def _read_column(
     key: str, rows: list[RawRow], normaliser: Callable[[Any], tuple[Any, list[Note]]]
-) -> tuple[list[Any], list[tuple[int, list[Note]]]]:
-    """(values, [(row index, notes)]) of one column.
+) -> tuple[list[Any], list[tuple[int, list[Note]]], bool]:
+    """(values, [(row index, notes)], no NUL character in any cell) of one column.
 
     Most cells repeat (codes, countries, funders), so each distinct value is read once;
     free text and columns holding booleans (True == 1 for a dict) are read cell by cell.
+    Normalising never adds a NUL character, so a column whose cells hold none gives
+    values that hold none: the rules need not scan them record by record.
     """
     cells = [raw.cells[key] for raw in rows]
+    distinct = list(dict.fromkeys(cells)) if key not in UNIQUE_FIELDS else cells
+    nul_free = "\x00" not in "".join([cell for cell in distinct if cell.__class__ is str])
     if key in UNIQUE_FIELDS or bool in set(map(type, cells)):
         results = list(map(normaliser, cells))
         values = [value for value, _notes in results]
         noted = [(index, notes) for index, (_value, notes) in enumerate(results) if notes]
     else:
-        memo = {cell: normaliser(cell) for cell in dict.fromkeys(cells)}
+        memo = {cell: normaliser(cell) for cell in distinct}
         value_of = {cell: value for cell, (value, _notes) in memo.items()}
         values = list(map(value_of.__getitem__, cells))
         # Rows are looked at one by one only when some distinct value has notes.
@@ -652,7 +657,7 @@ def _read_column(
         )
     if FIELDS[key].type in ("multi_code", "multi_text"):
         values = list(map(list, values))  # each record gets lists of its own
-    return values, noted
+    return values, noted, nul_free
 
 
 def _unresolved(key: str, value: Any, vocab: Vocabularies) -> list[str]:

@@ -1,6 +1,7 @@
 """Field rules of an initiative (the data dictionary), shared by the API and the questionnaire."""
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from datetime import date
 from decimal import Decimal
@@ -504,13 +505,28 @@ def _has_nul(values: list[Any]) -> bool:
         return any(isinstance(text, str) and "\x00" in text for text in values)
 
 
+@cache
+def _unscanned(nul_free: frozenset[str]) -> tuple[tuple[str, ...], Callable[[Any], tuple]]:
+    """The fields whose text check_record still scans for NUL characters, and their getter."""
+    keys = tuple(key for key in RECORD_FIELDS if key not in nul_free)
+    if len(keys) > 1:
+        return keys, attrgetter(*keys)
+    return keys, lambda record: tuple(getattr(record, key) for key in keys)
+
+
 def check_record(
-    record: InitiativeRecord, snapshot: ReferenceSnapshot, *, is_new: bool
+    record: InitiativeRecord,
+    snapshot: ReferenceSnapshot,
+    *,
+    is_new: bool,
+    nul_free: frozenset[str] = frozenset(),
 ) -> list[RuleIssue]:
     """Every rule of the data dictionary the record breaks, errors and warnings, in field order.
 
     Each rule is first tested inline and only a breach goes through the helpers: an
-    upload checks thousands of records, nearly all of them valid.
+    upload checks thousands of records, nearly all of them valid. `nul_free` names fields
+    the caller has already found free of NUL characters (an upload checks a whole column
+    at once), so that this scan, half the cost of a valid record, skips them.
     """
     issues: list[RuleIssue] = []
     kind = record.kind
@@ -672,7 +688,8 @@ def check_record(
         _check_duplicates("external_ids", external_ids, issues)
     _check_length("website", record.website, issues)
     _check_length("remarks", record.remarks, issues)
-    for key, value in zip(RECORD_FIELDS, record_values(record), strict=True):
+    scanned, scanned_values = _unscanned(nul_free)
+    for key, value in zip(scanned, scanned_values(record), strict=True):
         kind_of = value.__class__
         if kind_of is str or isinstance(value, str):
             if "\x00" in value:

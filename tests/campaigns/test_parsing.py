@@ -12,6 +12,7 @@ from jvap.campaigns.parsing import (
     METADATA_SHEET,
     ParsedFile,
     biff_formula_cells,
+    has_formula_tag,
     read_questionnaire,
     sniff_format,
 )
@@ -188,6 +189,23 @@ def test_formula_cells_are_flagged_at_their_cell_and_not_evaluated() -> None:
         "budget",
     )
     assert parsed.rows[1].cells["budget"] == ""  # no cached value, nothing computed
+
+
+@pytest.mark.parametrize(
+    ("xml", "expected"),
+    [
+        (b'<c r="M4"><f>1000*2</f><v></v></c>', True),
+        (b'<x:c r="M4"><x:f>SUM(A1:A3)</x:f></x:c>', True),
+        (b'<c r="M5"><f t="shared" si="0"/></c>', True),
+        (b"<c><f/></c>", True),
+        (b'<c r="D4" t="inlineStr"><is><t>of fish: f &lt;f</t></is></c>', False),
+        (b'<worksheet xmlns:fx="urn:x"><formula1>"a,b"</formula1></worksheet>', False),
+        (b"f", False),
+        (b"", False),
+    ],
+)
+def test_formula_tags_are_told_from_text_and_other_tags(xml: bytes, expected: bool) -> None:
+    assert has_formula_tag(xml) is expected
 
 
 def biff_record(kind: int, body: bytes) -> bytes:
