@@ -124,7 +124,13 @@ class Column:
 @dataclass(slots=True)
 class RawRow:
     number: int  # the spreadsheet's 1-based row number
-    cells: dict[str, Cell]
+    keys: tuple[str, ...]  # the field key of each cell: one tuple shared by every row
+    values: tuple[Cell, ...]  # the cells, in the file's column order
+
+    @property
+    def cells(self) -> dict[str, Cell]:
+        """Field key -> cell (built on demand: most rows are only read column by column)."""
+        return dict(zip(self.keys, self.values, strict=True))
 
 
 @dataclass(slots=True)
@@ -143,6 +149,13 @@ class ParsedFile:
     @property
     def readable(self) -> bool:
         return self.format is not None and self.sheet is not None
+
+    def column_cells(self) -> dict[str, tuple[Cell, ...]]:
+        """Field key -> that column's cells, row by row (one transposition of the rows)."""
+        if not self.rows:
+            return {}
+        columns = zip(*(row.values for row in self.rows), strict=True)
+        return dict(zip(self.rows[0].keys, columns, strict=True))
 
 
 # --- sniffing and zip safety -----------------------------------------------------------
@@ -585,7 +598,7 @@ def _collect(
             continue
         columns[key] = Column(index=col, letter=letter, key=key, header=header)
     parsed.columns = columns
-    keys = [column.key for column in columns.values()]
+    keys = tuple(column.key for column in columns.values())
     indexes = [column.index for column in columns.values()]
     width = max(indexes, default=-1) + 1
     pick = itemgetter(*indexes) if len(indexes) > 1 else (lambda row: (row[indexes[0]],))
@@ -599,7 +612,7 @@ def _collect(
         # A blank row is skipped; a 0 or False alone on a row is a value, not a blank.
         if not any(values) and all(value == "" or value is None for value in values):
             continue
-        parsed.rows.append(RawRow(number=number, cells=dict(zip(keys, values, strict=True))))
+        parsed.rows.append(RawRow(number, keys, values))
     for row_number, col in sorted(formula_columns):
         key = keys_by_column.get(col) or None
         if row_number <= data_index or key is None:

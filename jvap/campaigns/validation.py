@@ -1,7 +1,7 @@
 """Questionnaire validation: raw rows + reference snapshot + registry -> issues and a diff."""
 
 import re
-from collections.abc import Callable, Collection, Mapping, Set
+from collections.abc import Callable, Collection, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -270,18 +270,20 @@ UNIQUE_FIELDS = frozenset({"ref", "revision", "title", "description", "remarks",
 
 
 def record_to_json(record: InitiativeRecord) -> dict[str, Any]:
-    """The record's set values as JSON; an absent key is the field's default (None, [])."""
-    data = {
-        key: value
-        for key, value in vars(record).items()
-        if value is not None and (value.__class__ is not list or value)
-    }
+    """The record as JSON: dates as ISO text, amounts as exact text (see record_from_json).
+
+    Unset fields stay as null and []: leaving them out saves a tenth of the text but costs
+    more than the rest of the conversion, which runs for every row of an upload.
+    """
+    data = vars(record).copy()
     for key in DATE_FIELDS:
-        if key in data:
-            data[key] = data[key].isoformat()
+        value = data[key]
+        if value is not None:
+            data[key] = value.isoformat()
     for key in DECIMAL_FIELDS:
-        if key in data:
-            data[key] = json_value(data[key])
+        value = data[key]
+        if value is not None:
+            data[key] = json_value(value)
     return data
 
 
@@ -473,8 +475,10 @@ def validate(
     seen_new: dict[tuple, int] = {}
     reported: set[int] = set()
     rows = parsed.rows
-    in_file = list(rows[0].cells) if rows else []
-    columns_read = {key: _read_column(key, rows, normalisers[key]) for key in in_file}
+    columns_read = {
+        key: _read_column(key, cells, normalisers[key])
+        for key, cells in parsed.column_cells().items()
+    }
     cell_issues: dict[int, list[Issue]] = {}
     failed_cells: dict[int, set[str]] = {}
     for key, (_values, noted, _nul_free) in columns_read.items():
@@ -567,7 +571,7 @@ def validate(
 
         if is_new:
             # Rows typed identically; the raw cells are hashable and cheap to compare.
-            fingerprint = tuple(raw.cells.values())
+            fingerprint = raw.values
             if fingerprint in seen_new:
                 row_issues.append(
                     _row_issue(
@@ -628,7 +632,7 @@ def validate(
 
 
 def _read_column(
-    key: str, rows: list[RawRow], normaliser: Callable[[Any], tuple[Any, list[Note]]]
+    key: str, cells: Sequence[Any], normaliser: Callable[[Any], tuple[Any, list[Note]]]
 ) -> tuple[list[Any], list[tuple[int, list[Note]]], bool]:
     """(values, [(row index, notes)], no NUL character in any cell) of one column.
 
@@ -637,7 +641,6 @@ def _read_column(
     Normalising never adds a NUL character, so a column whose cells hold none gives
     values that hold none: the rules need not scan them record by record.
     """
-    cells = [raw.cells[key] for raw in rows]
     distinct = list(dict.fromkeys(cells)) if key not in UNIQUE_FIELDS else cells
     nul_free = "\x00" not in "".join([cell for cell in distinct if cell.__class__ is str])
     if key in UNIQUE_FIELDS or bool in set(map(type, cells)):
