@@ -29,7 +29,7 @@ from jvap.errors import BadRequest, Conflict, InvalidInput, NotFound
 from jvap.initiatives import rules
 from jvap.initiatives import service as initiatives_service
 from jvap.initiatives.models import Initiative, parse_ref
-from jvap.initiatives.rules import FIELDS
+from jvap.initiatives.rules import FIELDS, RECORD_FIELDS
 from jvap.kit.memory import paused_gc
 from jvap.reference import service as reference_service
 from jvap.reference.models import Partner, Process, ProcessMembership
@@ -533,12 +533,17 @@ def accept_submission(
     # Staging ran every rule against the rules and reference data of that moment; unless
     # either changed since, running them again cannot find anything new.
     checked = change_set.get("checked_digest") == rules.checked_digest(snapshot)
+    fields = change_set.get("fields", RECORD_FIELDS)
     new_items = [
-        (partner_code, validation.record_from_json(item["record"]))
+        (partner_code, validation.record_from_json(item["record"], fields))
         for item in change_set.get("new", [])
     ]
     changed_items = [
-        (item["initiative_id"], item["revision"], validation.record_from_json(item["record"]))
+        (
+            item["initiative_id"],
+            item["revision"],
+            validation.record_from_json(item["record"], fields),
+        )
         for item in change_set.get("changed", [])
     ]
     # A savepoint, so that a failure part-way leaves the caller's transaction as it was.

@@ -35,6 +35,7 @@ from jvap.initiatives.rules import (
     check_record,
     diff_records,
     json_value,
+    record_values,
 )
 from jvap.initiatives.service import StoredRecord
 from jvap.reference.codelists import CODELISTS
@@ -269,25 +270,34 @@ DECIMAL_FIELDS = tuple(key for key in RECORD_FIELDS if FIELDS[key].type == "deci
 UNIQUE_FIELDS = frozenset({"ref", "revision", "title", "description", "remarks", "website"})
 
 
-def record_to_json(record: InitiativeRecord) -> dict[str, Any]:
-    """The record as JSON: dates as ISO text, amounts as exact text (see record_from_json).
+_DATE_INDEXES = tuple(RECORD_FIELDS.index(key) for key in DATE_FIELDS)
+_DECIMAL_INDEXES = tuple(RECORD_FIELDS.index(key) for key in DECIMAL_FIELDS)
 
-    Unset fields stay as null and []: leaving them out saves a tenth of the text but costs
-    more than the rest of the conversion, which runs for every row of an upload.
+
+def record_to_json(record: InitiativeRecord) -> list[Any]:
+    """The record's values as JSON, in RECORD_FIELDS order (a change set names the fields
+    once, in its "fields"): dates as ISO text, amounts as exact text, unset fields as null
+    and []. Field names repeated on every record were a third of a change set's text.
     """
-    data = vars(record).copy()
-    for key in DATE_FIELDS:
-        value = data[key]
+    values = list(record_values(record))
+    for index in _DATE_INDEXES:
+        value = values[index]
         if value is not None:
-            data[key] = value.isoformat()
-    for key in DECIMAL_FIELDS:
-        value = data[key]
+            values[index] = value.isoformat()
+    for index in _DECIMAL_INDEXES:
+        value = values[index]
         if value is not None:
-            data[key] = json_value(value)
-    return data
+            values[index] = json_value(value)
+    return values
 
 
-def record_from_json(data: Mapping[str, Any]) -> InitiativeRecord:
+def record_from_json(
+    data: Sequence[Any] | Mapping[str, Any], fields: Sequence[str] = RECORD_FIELDS
+) -> InitiativeRecord:
+    """The record record_to_json wrote, its values named by `fields`; a change set staged
+    before values were listed holds a mapping of field -> value instead."""
+    if not isinstance(data, Mapping):
+        data = dict(zip(fields, data, strict=True))
     values = {key: data[key] for key in RECORD_FIELDS if data.get(key) is not None}
     for key in DATE_FIELDS:
         if key in values:
@@ -381,6 +391,7 @@ class ValidationResult:
     def change_set(self) -> dict[str, Any]:
         """What accepting the submission applies, as JSON."""
         return {
+            "fields": list(RECORD_FIELDS),
             "new": [{"row": item.row, "record": record_to_json(item.record)} for item in self.new],
             "changed": [
                 {

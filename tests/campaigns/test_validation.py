@@ -17,7 +17,7 @@ from jvap.campaigns.validation import (
     record_to_json,
     validate,
 )
-from jvap.initiatives.rules import FIELDS
+from jvap.initiatives.rules import FIELDS, RECORD_FIELDS
 from jvap.initiatives.service import StoredRecord
 from jvap.reference.snapshot import build_snapshot
 from tests.campaigns.workbooks import (
@@ -133,6 +133,20 @@ def test_change_set_round_trips_through_json() -> None:
     assert changed["initiative_id"] == 2
     assert record_from_json(changed["record"]).budget == Decimal(2500000)
     assert record_from_json(record_to_json(result.new[0].record)) == result.new[0].record
+    # Values are listed in the change set's field order, which is what names them.
+    fields = change_set["fields"]
+    [new] = change_set["new"]
+    assert dict(zip(fields, new["record"], strict=True))["title"] == NEW_ROW["title"]
+    assert record_from_json(new["record"], fields) == result.new[0].record
+
+
+def test_a_change_set_staged_with_named_fields_is_still_read() -> None:
+    """Change sets staged before records became value lists hold field -> value mappings."""
+    result = check(fill(base(), new_rows=[NEW_ROW]))
+    record = result.new[0].record
+    named = dict(zip(RECORD_FIELDS, record_to_json(record), strict=True))
+    assert record_from_json(named) == record
+    assert record_from_json({k: v for k, v in named.items() if v not in (None, [])}) == record
 
 
 def test_a_stale_revision_is_a_conflict_located_on_the_revision_cell() -> None:
