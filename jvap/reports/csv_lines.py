@@ -84,9 +84,14 @@ def iter_lines(
         lists.funders,
         _labelled(row.publication_status, labels.publication),
     ]
-    line = _text(fields[0])
-    for field in fields[1:]:
-        line = line + "," + _text(field)
+    if sqlite:
+        # One printf writes the line (NULL as an empty field): a chain of || copies the
+        # growing line once per field, a third of the query's time over the plain columns.
+        line = func.printf(",".join(["%s"] * len(fields)), *fields)
+    else:
+        line = _text(fields[0])
+        for field in fields[1:]:
+            line = line + "," + _text(field)
     query = select(type_coerce(line, String).label("line"))
     for grouped in lists.joins:
         query = query.outerjoin(grouped, grouped.c.initiative_id == Initiative.id)
