@@ -150,6 +150,13 @@ class ParsedFile:
     def readable(self) -> bool:
         return self.format is not None and self.sheet is not None
 
+    def cells_of(self, key: str) -> list[Cell]:
+        """One column's cells, row by row; none when the file lacks the column."""
+        if not self.rows or key not in self.rows[0].keys:
+            return []
+        index = self.rows[0].keys.index(key)
+        return [row.values[index] for row in self.rows]
+
     def column_cells(self) -> dict[str, tuple[Cell, ...]]:
         """Field key -> that column's cells, row by row (one transposition of the rows)."""
         if not self.rows:
@@ -188,6 +195,7 @@ _SHEET_DATA_END = re.compile(rb"</\w+:sheetData>")
 # namespace-prefixed (<x:f>): an "f" after "<" or ":" and before a space, ">" or "/".
 _TAG_END = np.zeros(256, dtype=bool)
 _TAG_END[list(b" \t\r\n>/")] = True
+_TAG_END.flags.writeable = False
 _ODS_FORMULA = re.compile(rb"table:formula=")
 _OVERLAP = 64
 

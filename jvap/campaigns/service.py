@@ -414,7 +414,7 @@ def _check_upload(
         result = validation.validate(parsed, snapshot, expected=expected, stored={}, partner_ids=())
         return result, parsed, snapshot
     referenced: set[int] = set()
-    for cell in parsed.column_cells().get("ref", ()):
+    for cell in parsed.cells_of("ref"):
         ref, _notes = normalise_ref(cell)
         initiative_id = parse_ref(ref) if ref else None
         if initiative_id is not None:

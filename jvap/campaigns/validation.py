@@ -569,9 +569,9 @@ def validate(
         if is_new:
             record = InitiativeRecord(**dict(given))
         else:
-            record_values = dict(vars(current.record))  # type: ignore[union-attr]
-            record_values.update(given)
-            record = InitiativeRecord(**record_values)
+            merged = dict(vars(current.record))  # type: ignore[union-attr]
+            merged.update(given)
+            record = InitiativeRecord(**merged)
         rule_issues = check_record(record, snapshot, is_new=is_new, nul_free=nul_free)
         if rule_issues:
             values = {key: column[index] for key, column in value_columns}

@@ -511,6 +511,7 @@ def _unscanned(nul_free: frozenset[str]) -> tuple[tuple[str, ...], Callable[[Any
     keys = tuple(key for key in RECORD_FIELDS if key not in nul_free)
     if len(keys) > 1:
         return keys, attrgetter(*keys)
+    # attrgetter of one name returns the bare value, and of none cannot be built.
     return keys, lambda record: tuple(getattr(record, key) for key in keys)
 
 

@@ -11,6 +11,7 @@ import pytest
 from jvap.campaigns.parsing import (
     METADATA_SHEET,
     ParsedFile,
+    _scan_members,
     biff_formula_cells,
     has_formula_tag,
     read_questionnaire,
@@ -206,6 +207,19 @@ def test_formula_cells_are_flagged_at_their_cell_and_not_evaluated() -> None:
 )
 def test_formula_tags_are_told_from_text_and_other_tags(xml: bytes, expected: bool) -> None:
     assert has_formula_tag(xml) is expected
+
+
+@pytest.mark.parametrize("offset", [-3, -2, -1, 0, 1])
+def test_a_formula_tag_split_between_two_read_chunks_is_found(offset: int) -> None:
+    """The scan reads members 1 MiB at a time: a tag cut at the boundary still counts."""
+    head = b"<worksheet><sheetData><row><c>"
+    start = (1 << 20) + offset  # where "<f>" begins in the sheet XML
+    xml = head + b" " * (start - len(head)) + b"<f>1+1</f></c></row></sheetData></worksheet>"
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/worksheets/sheet1.xml", xml)
+    with zipfile.ZipFile(buffer) as archive:
+        assert _scan_members(archive, LIMIT, "xlsx") == ["xl/worksheets/sheet1.xml"]
 
 
 def biff_record(kind: int, body: bytes) -> bytes:

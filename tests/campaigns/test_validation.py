@@ -1,5 +1,6 @@
 """Validation of a parsed questionnaire against the rules and the registry, without a database."""
 
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -128,9 +129,10 @@ def test_diff_new_changed_field_by_field_unchanged_and_not_reported() -> None:
 
 def test_change_set_round_trips_through_json() -> None:
     result = check(fill(base(), new_rows=[NEW_ROW], edits={"JV-000002": {"budget": "2 500 000"}}))
-    change_set = result.change_set()
+    change_set = json.loads(json.dumps(result.change_set()))
     [changed] = change_set["changed"]
     assert changed["initiative_id"] == 2
+    assert record_from_json(changed["record"], change_set["fields"]) == result.changed[0].record
     assert record_from_json(changed["record"]).budget == Decimal(2500000)
     assert record_from_json(record_to_json(result.new[0].record)) == result.new[0].record
     # Values are listed in the change set's field order, which is what names them.
