@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, selectinload, undefer
 
 from jvap.accounts import access
 from jvap.accounts.audit import record_event
@@ -643,7 +643,10 @@ def list_submissions(
         select(Submission)
         .join(Assignment)
         .where(Assignment.campaign_id == campaign.id)
-        .options(selectinload(Submission.assignment).selectinload(Assignment.campaign))
+        .options(
+            selectinload(Submission.assignment).selectinload(Assignment.campaign),
+            undefer(Submission.report),  # every listed submission shows its report
+        )
         .order_by(Submission.id)
     )
     if partner_code:
