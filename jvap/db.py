@@ -39,6 +39,15 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def is_sqlite(session: Session) -> bool:
+    """Whether `session` talks to SQLite (the embedded default) rather than PostgreSQL."""
+    return session.get_bind().dialect.name == "sqlite"
+
+
+def is_postgresql(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
 def create_db_engine(url: str, **kwargs: Any) -> Engine:
     """Engine for `url`; on SQLite, makes savepoints, transactions and foreign keys work."""
     backend = make_url(url).get_backend_name()

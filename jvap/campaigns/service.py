@@ -14,7 +14,6 @@ from jvap.accounts.models import User
 from jvap.campaigns import annotate, parsing, template, validation
 from jvap.campaigns.issues import Issue, localise
 from jvap.campaigns.models import Assignment, Campaign, CampaignProcess, Submission
-from jvap.campaigns.normalise import normalise_ref
 from jvap.campaigns.schemas import (
     CampaignCreate,
     CampaignProgress,
@@ -28,7 +27,7 @@ from jvap.db import utcnow
 from jvap.errors import BadRequest, Conflict, InvalidInput, NotFound
 from jvap.initiatives import rules
 from jvap.initiatives import service as initiatives_service
-from jvap.initiatives.models import Initiative, parse_ref
+from jvap.initiatives.models import Initiative
 from jvap.initiatives.rules import FIELDS, RECORD_FIELDS
 from jvap.kit.memory import paused_gc
 from jvap.reference import service as reference_service
@@ -413,13 +412,7 @@ def _check_upload(
     if not parsed.readable:
         result = validation.validate(parsed, snapshot, expected=expected, stored={}, partner_ids=())
         return result, parsed, snapshot
-    referenced: set[int] = set()
-    for cell in parsed.cells_of("ref"):
-        ref, _notes = normalise_ref(cell)
-        initiative_id = parse_ref(ref) if ref else None
-        if initiative_id is not None:
-            referenced.add(initiative_id)
-    stored = initiatives_service.load_records(session, ids=sorted(referenced))
+    stored = initiatives_service.load_records(session, ids=validation.referenced_ids(parsed))
     partner_ids = list(
         session.scalars(select(Initiative.id).where(Initiative.partner_code == partner_code))
     )

@@ -459,6 +459,13 @@ def check_file(parsed: ParsedFile, expected: Expectation) -> list[Issue]:
     return issues
 
 
+def referenced_ids(parsed: ParsedFile) -> list[int]:
+    """The initiative ids the file's refs name, read as validate reads them, ascending: the
+    stored records validate needs."""
+    ids = {parse_ref(ref) for cell in parsed.cells_of("ref") if (ref := normalise_ref(cell)[0])}
+    return sorted(initiative_id for initiative_id in ids if initiative_id is not None)
+
+
 def validate(
     parsed: ParsedFile,
     snapshot: ReferenceSnapshot,

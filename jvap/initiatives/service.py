@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 
 from jvap.accounts import access
 from jvap.accounts.models import User
-from jvap.db import utcnow
+from jvap.db import is_postgresql, is_sqlite, utcnow
 from jvap.errors import BadRequest, Conflict, InvalidInput, NotFound
 from jvap.initiatives import money
 from jvap.initiatives.models import (
@@ -127,13 +127,9 @@ def _chunks(values: Sequence[int], size: int = CHUNK) -> Iterator[Sequence[int]]
         yield values[start : start + size]
 
 
-def _uses_arrays(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
-
-
 def _id_chunks(session: Session, ids: Sequence[int]) -> Iterator[list[int]]:
     """`ids` in as few lists as one `_in_ids` condition each can take."""
-    size = max(len(ids), 1) if _uses_arrays(session) else CHUNK
+    size = max(len(ids), 1) if is_postgresql(session) else CHUNK
     for chunk in _chunks(ids, size):
         yield list(chunk)
 
@@ -141,7 +137,7 @@ def _id_chunks(session: Session, ids: Sequence[int]) -> Iterator[list[int]]:
 def _in_ids(session: Session, column: Any, ids: list[int]) -> ColumnElement[bool]:
     """`column IN ids`. On PostgreSQL `= ANY(array)`: one parameter instead of thousands,
     which costs far less to send and to plan (the planning alone outweighed the query)."""
-    if _uses_arrays(session):
+    if is_postgresql(session):
         return column == any_(bindparam(None, ids, type_=ARRAY(Integer)))
     # One expanding parameter: in_(ids) would coerce each of thousands of ids on its own.
     return column.in_(bindparam(None, ids, type_=Integer, expanding=True))
@@ -606,7 +602,7 @@ def load_records(
     # so that pending ORM changes are seen as autoflush would).
     session.flush()
     connection = session.connection()
-    array = _uses_arrays(session)
+    array = is_postgresql(session)
     rows: list[Any] = []
     if ids is None:
         query = select(*_ROW_COLUMNS).order_by(Initiative.id)
@@ -767,7 +763,7 @@ def _text_matches(session: Session, text: str) -> ColumnElement[bool] | _IdSet:
     query shorter than SEARCH_MIN_LENGTH still matches non-ASCII letters case-sensitively
     there); accents count on both backends.
     """
-    if session.get_bind().dialect.name == "sqlite" and len(text) >= SEARCH_MIN_LENGTH:
+    if is_sqlite(session) and len(text) >= SEARCH_MIN_LENGTH:
         # One FTS5 string: every character literal (a double quote is written twice),
         # matched as a run of trigrams, that is as a substring of one column.
         phrase = '"' + text.replace('"', '""') + '"'

@@ -11,12 +11,8 @@ from sqlalchemy import JSON, Date, DateTime, Table, bindparam, insert, text, upd
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from jvap.db import is_postgresql
 from jvap.kit import jsontext
-
-
-def _is_postgresql(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
-
 
 # Rows per multi-row INSERT on SQLite; beyond a few hundred, longer statements gain nothing.
 MAX_ROWS_PER_STATEMENT = 500
@@ -148,7 +144,7 @@ def insert_values(
     """
     if not rows:
         return
-    if _is_postgresql(session):
+    if is_postgresql(session):
         _copy(session, table, columns, rows)
     else:
         _sqlite_insert(session, table, columns, rows)
@@ -178,7 +174,7 @@ def insert_rows_returning_ids(
         return []
     columns = list(rows[0])
     pick = _picker(columns)
-    if _is_postgresql(session):
+    if is_postgresql(session):
         ids = list(
             session.scalars(
                 text(
@@ -209,7 +205,7 @@ def update_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
     if len({row["id"] for row in rows}) != len(rows):
         raise ValueError(f"update_rows on {table.name}: the same id is given more than once")
     columns = [name for name in rows[0] if name != "id"]
-    if _is_postgresql(session):
+    if is_postgresql(session):
         # psycopg pipelines an executemany: one round trip for the lot.
         session.connection().execute(
             update(table)

@@ -23,6 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from jvap.db import is_sqlite
 from jvap.initiatives.export import FORMULA_TRIGGERS, LIST_SEPARATOR
 from jvap.initiatives.models import (
     REF_DIGITS,
@@ -62,7 +63,7 @@ def iter_lines(
 ) -> Iterator[list[str]]:
     """Batches of CSV lines (without line ends), one per initiative in `scope`, ids ascending."""
     tune_for_reports(session)
-    sqlite = session.get_bind().dialect.name == "sqlite"
+    sqlite = is_sqlite(session)
     row = Initiative
     lists = _sqlite_lists() if sqlite else _grouped_lists()
     fields: list[ColumnElement[Any]] = [

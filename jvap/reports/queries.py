@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from jvap.campaigns.models import Campaign
+from jvap.db import is_postgresql, is_sqlite
 from jvap.initiatives import service as initiatives_service
 from jvap.initiatives.models import (
     Initiative,
@@ -102,7 +103,7 @@ def _involves(process: str) -> ColumnElement[bool]:
 def conditions(session: Session, scope: Scope) -> list[ColumnElement[bool]]:
     """WHERE conditions on Initiative for `scope`."""
     publication: ColumnElement[str] = Initiative.publication_status
-    if session.get_bind().dialect.name == "sqlite":
+    if is_sqlite(session):
         # An expression rather than the bare column keeps SQLite off the publication index:
         # it narrows to ~90% of the rows, and scanning is faster. (PostgreSQL estimates
         # that from its statistics, which an expression would hide.)
@@ -181,7 +182,7 @@ def tune_for_reports(session: Session) -> None:
     With the default 4MB work_mem, grouping 100k initiatives spills to disk; JIT compilation
     costs more than it saves on queries of this size.
     """
-    if session.get_bind().dialect.name == "postgresql":
+    if is_postgresql(session):
         session.execute(text("SET LOCAL work_mem = '64MB'"))
         session.execute(text("SET LOCAL jit = off"))
 
@@ -357,7 +358,7 @@ def _joined(session: Session, column: Any, key: Any, name: str) -> tuple[Any, Su
     PostgreSQL aggregates each link table once and hash-joins it; SQLite is several times
     faster with a correlated subquery per initiative, which walks the primary-key index.
     """
-    if session.get_bind().dialect.name == "sqlite":
+    if is_sqlite(session):
         value = (
             select(func.aggregate_strings(column, ";"))
             .where(key == Initiative.id)
@@ -400,7 +401,7 @@ def iter_initiatives(
         ),
     ]
     (countries, _), (domains, _), (priorities, _), (funders, _) = lists
-    raw: Any = _raw if session.get_bind().dialect.name == "sqlite" else _as_is
+    raw: Any = _raw if is_sqlite(session) else _as_is
     query = select(
         Initiative.id,
         Initiative.partner_code,

@@ -22,6 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from jvap.db import is_postgresql, is_sqlite
 from jvap.initiatives.models import (
     Initiative,
     InitiativeCountry,
@@ -138,7 +139,7 @@ class Snapshot:
 def read_version(session: Session) -> Version | None:
     """(counter, token, stamp): stamp is this transaction's latest write (PostgreSQL only)."""
     stamp: Any = literal(0)
-    if session.get_bind().dialect.name == "postgresql":
+    if is_postgresql(session):
         # Set per write statement, local to the writing transaction (see the migration).
         setting = func.current_setting("jvap.registry_stamp", True)
         stamp = cast(func.coalesce(func.nullif(setting, ""), "0"), BigInteger)
@@ -201,10 +202,6 @@ def _rows(session: Session, query: Any) -> list[Any]:
     return list(session.connection().execute(query).all())
 
 
-def _is_sqlite(session: Session) -> bool:
-    return session.get_bind().dialect.name == "sqlite"
-
-
 def _column_texts(session: Session, *columns: tuple[Any, str]) -> Any:
     """One row: each (expression, separator) column as one text of all its values, read in
     one statement, so that the columns describe the same rows whatever commits meanwhile.
@@ -228,7 +225,7 @@ def _texts(text: str | None) -> list[str]:
 
 def _utc_text(session: Session, column: Any) -> Any:
     """A timestamp as UTC ISO text: parsed in bulk, that beats per-value datetime objects."""
-    if _is_sqlite(session):
+    if is_sqlite(session):
         return type_coerce(column, String)  # already the UTC wall clock as text
     # An explicit format: the text form of a timestamp follows the DateStyle setting.
     return func.to_char(func.timezone("UTC", column), 'YYYY-MM-DD"T"HH24:MI:SS.US')
@@ -244,7 +241,7 @@ def _timestamps(values: list[Any]) -> np.ndarray:
 
 def _float_or_nan(session: Session, column: Any) -> Any:
     """An amount as text np.fromstring reads exactly as float() would, 'NaN' when unknown."""
-    if _is_sqlite(session):
+    if is_sqlite(session):
         # A REAL becomes text with 15 significant digits; %.17g keeps every bit.
         text = func.printf("%.17g", cast(column, Float))
         return case((column.is_(None), "NaN"), else_=text)
@@ -252,7 +249,7 @@ def _float_or_nan(session: Session, column: Any) -> Any:
 
 
 def _start_year(session: Session) -> Any:
-    if _is_sqlite(session):
+    if is_sqlite(session):
         # Dates are ISO text there: the first four characters, without strftime's parsing.
         year = cast(func.substr(type_coerce(Initiative.start_date, String), 1, 4), Integer)
     else:

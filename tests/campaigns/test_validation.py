@@ -16,6 +16,7 @@ from jvap.campaigns.validation import (
     header_aliases,
     record_from_json,
     record_to_json,
+    referenced_ids,
     validate,
 )
 from jvap.initiatives.rules import FIELDS, RECORD_FIELDS
@@ -165,6 +166,18 @@ def test_a_stale_revision_is_a_conflict_located_on_the_revision_cell() -> None:
 def test_a_stale_row_left_as_it_is_is_no_conflict() -> None:
     result = check(base())
     assert "JV-000003" in result.unchanged
+
+
+def test_referenced_ids_are_the_refs_validation_reads() -> None:
+    """The stored records to load: well-formed refs, however typed, each once; new rows and
+    malformed refs name none."""
+    rows = [
+        {**NEW_ROW, "ref": " jv-000009 ", "revision": 1},
+        {**NEW_ROW, "ref": "JV-000001", "revision": 2},
+        {**NEW_ROW, "ref": "ABC-12", "revision": 1},
+        NEW_ROW,
+    ]
+    assert referenced_ids(parse(fill(base(), new_rows=rows))) == [1, 2, 3, 9]
 
 
 @pytest.mark.parametrize(
