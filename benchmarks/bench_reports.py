@@ -1,11 +1,14 @@
 """Summaries and reports over 100k initiatives, against pandas in the same run.
 
     .venv/bin/python benchmarks/bench_reports.py [--backend sqlite|postgresql] [--initiatives N]
+        [--summaries-only]
 
 Builds its own data in a scratch database (a SQLite temp file, or a fresh PostgreSQL
 database on 127.0.0.1:5432), then measures:
 - each summary (median of several runs) against pandas: read the same rows, then groupby;
-  warm (registry unchanged since the previous summary) and cold (first call after a write);
+  warm (registry unchanged since the previous summary), after a committed write of one
+  initiative and of 5,000 (the snapshot patched from the change log), and the first call
+  of a process (everything read);
 - the 100k-row xlsx report (xlsxwriter, constant memory) against pandas.to_excel(openpyxl),
   each in a child process whose peak RSS is read with resource.getrusage;
 - the 100k-row CSV report.
@@ -48,7 +51,7 @@ from jvap.initiatives.models import (  # noqa: E402
 )
 from jvap.reference import service as reference_service  # noqa: E402
 from jvap.reference.models import Partner, Priority  # noqa: E402
-from jvap.reports import queries, service  # noqa: E402
+from jvap.reports import queries, service, snapshot  # noqa: E402
 from jvap.reports.schemas import SummaryFilters  # noqa: E402
 
 STATUSES = ["planned", "ongoing", "completed", "suspended"]
@@ -258,24 +261,33 @@ def baseline_groupby(frame: pd.DataFrame) -> pd.DataFrame:
     return result.join(kinds).join(statuses).join(years).assign(total=str(totals))
 
 
-def touch(engine: Engine) -> None:
-    """A committed write to the registry: the next summary reads it afresh (a cold call)."""
+def touch(engine: Engine, initiatives: int = 1) -> None:
+    """A committed write to the registry: the next summary patches its snapshot."""
     with engine.begin() as conn:
-        conn.execute(text("UPDATE initiative SET status = status WHERE id = 1"))
+        conn.execute(
+            text("UPDATE initiative SET status = status WHERE id <= :n"), {"n": initiatives}
+        )
 
 
 def bench_summaries(engine: Engine, runs: int) -> list[dict[str, Any]]:
     results = []
     filters = SummaryFilters()
-    for dimension in queries.DIMENSIONS:
-        cold_times = []
+
+    def summarise(dimension: str, before: Callable[[], Any]) -> float:
+        """Median ms of the summary right after `before` (not timed)."""
+        times = []
         for _ in range(runs):
-            touch(engine)
+            before()
             with Session(engine) as session:
                 start = time.perf_counter()
                 service.summarise(session, dimension=dimension, filters=filters)
-                cold_times.append((time.perf_counter() - start) * 1000)
-        cold = statistics.median(cold_times)
+                times.append((time.perf_counter() - start) * 1000)
+        return statistics.median(times)
+
+    for dimension in queries.DIMENSIONS:
+        first = summarise(dimension, snapshot.clear)
+        after_one = summarise(dimension, lambda: touch(engine))
+        after_bulk = summarise(dimension, lambda: touch(engine, 5000))
         with Session(engine) as session:
             ours = median_ms(
                 lambda d=dimension, s=session: service.summarise(s, dimension=d, filters=filters),
@@ -290,18 +302,22 @@ def bench_summaries(engine: Engine, runs: int) -> list[dict[str, Any]]:
             {
                 "summary": dimension,
                 "ours_ms": ours,
-                "ours_cold_ms": cold,
+                "ours_after_write_ms": after_one,
+                "ours_after_5000_ms": after_bulk,
+                "ours_first_ms": first,
                 "pandas_read_groupby_ms": read_and_group,
                 "pandas_groupby_only_ms": group_only,
                 "rows": len(frame),
             }
         )
-        verdict = "OK" if ours <= TARGET_MS else "MISSED"
+        worst = max(ours, after_one, after_bulk)
+        verdict = "OK" if worst <= TARGET_MS else "MISSED"
         print(
-            f"  {dimension:11} warm {ours:6.1f} ms ({verdict}, x{read_and_group / ours:.0f} "
-            f"vs pandas read+groupby, x{group_only / ours:.1f} vs groupby alone) | cold "
-            f"{cold:6.0f} ms (x{read_and_group / cold:.2f}) | pandas read+groupby "
-            f"{read_and_group:6.0f} ms, groupby alone {group_only:5.0f} ms ({len(frame):,} rows)",
+            f"  {dimension:11} {verdict}: warm {ours:5.1f} ms (x{read_and_group / ours:.0f} vs "
+            f"pandas read+groupby, x{group_only / ours:.1f} vs groupby alone) | after a write "
+            f"of 1: {after_one:5.1f} ms, of 5,000: {after_bulk:5.1f} ms | first of the "
+            f"process {first:4.0f} ms (x{read_and_group / first:.2f}) | pandas read+groupby "
+            f"{read_and_group:4.0f} ms, groupby alone {group_only:4.0f} ms ({len(frame):,} rows)",
             flush=True,
         )
     return results
@@ -369,6 +385,34 @@ def parent_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def files(url: str, folder: Path, with_workbook: bool) -> None:
+    """The xlsx and CSV reports, each against its baseline, in child processes."""
+    ours = run_child("xlsx", url, str(folder / "ours.xlsx"))
+    pandas_ = run_child("pandas", url, str(folder / "pandas.xlsx"))
+    write_pandas = pandas_["seconds"] - pandas_["read_seconds"]
+    print(
+        f"xlsx, {ours['rows']:,} initiatives: ours {ours['seconds']:.1f} s, peak RSS "
+        f"{ours['peak_rss_mb']:.0f} MB | pandas.to_excel(openpyxl) {pandas_['seconds']:.1f}"
+        f" s ({write_pandas:.1f} s writing), peak RSS {pandas_['peak_rss_mb']:.0f} MB | "
+        f"x{pandas_['seconds'] / ours['seconds']:.1f} faster end to end",
+        flush=True,
+    )
+    if with_workbook:
+        workbook = run_child("workbook", url, str(folder / "workbook.xlsx"))
+        print(
+            f"summary workbook (summary + 5 breakdowns + gaps + {workbook['rows']:,} "
+            f"initiatives): {workbook['seconds']:.1f} s, peak RSS "
+            f"{workbook['peak_rss_mb']:.0f} MB",
+            flush=True,
+        )
+    csv_ = run_child("csv", url, str(folder / "ours.csv"))
+    print(
+        f"csv, {csv_['rows']:,} initiatives: {csv_['seconds']:.2f} s "
+        f"({csv_['bytes'] / 1e6:.1f} MB), peak RSS {csv_['peak_rss_mb']:.0f} MB",
+        flush=True,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
@@ -377,6 +421,7 @@ def main() -> None:
     parser.add_argument(
         "--workbook", action="store_true", help="Also time the full summary workbook."
     )
+    parser.add_argument("--summaries-only", action="store_true", help="skip the files")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
@@ -393,39 +438,15 @@ def main() -> None:
         built = run_child("build", url, str(args.initiatives))
         print(f"built in {built['seconds']:.0f} s", flush=True)
         print(f"parent peak RSS before the file children: {parent_rss_mb():.0f} MB")
-
-        folder = Path(tmp)
-        ours = run_child("xlsx", url, str(folder / "ours.xlsx"))
-        pandas_ = run_child("pandas", url, str(folder / "pandas.xlsx"))
-        write_pandas = pandas_["seconds"] - pandas_["read_seconds"]
-        print(
-            f"xlsx, {ours['rows']:,} initiatives: ours {ours['seconds']:.1f} s, peak RSS "
-            f"{ours['peak_rss_mb']:.0f} MB | pandas.to_excel(openpyxl) {pandas_['seconds']:.1f}"
-            f" s ({write_pandas:.1f} s writing), peak RSS {pandas_['peak_rss_mb']:.0f} MB | "
-            f"x{pandas_['seconds'] / ours['seconds']:.1f} faster end to end",
-            flush=True,
-        )
-        if args.workbook:
-            workbook = run_child("workbook", url, str(folder / "workbook.xlsx"))
-            print(
-                f"summary workbook (summary + 5 breakdowns + gaps + {workbook['rows']:,} "
-                f"initiatives): {workbook['seconds']:.1f} s, peak RSS "
-                f"{workbook['peak_rss_mb']:.0f} MB",
-                flush=True,
-            )
-        csv_ = run_child("csv", url, str(folder / "ours.csv"))
-        print(
-            f"csv, {csv_['rows']:,} initiatives: {csv_['seconds']:.2f} s "
-            f"({csv_['bytes'] / 1e6:.1f} MB), peak RSS {csv_['peak_rss_mb']:.0f} MB",
-            flush=True,
-        )
+        if not args.summaries_only:
+            files(url, Path(tmp), args.workbook)
 
         engine = create_db_engine(url)
         print(
             f"summaries (median of {args.runs}; ours = service.summarise, all measures; the "
-            f"{TARGET_MS} ms target is for warm calls, the registry unchanged since the last "
-            "summary; cold = the first call after a committed write, which reads the registry "
-            "into the per-process snapshot again):"
+            f"{TARGET_MS} ms target holds for warm calls, the registry unchanged since the last "
+            "summary, and for calls after a write, which patch the per-process snapshot from "
+            "the change log; the first call of a process reads the whole registry):"
         )
         bench_summaries(engine, args.runs)
         engine.dispose()

@@ -70,8 +70,20 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN")
+        # What has_written compares with: rows this connection has written since it opened.
+        connection.info[_CHANGES_AT_BEGIN] = connection.connection.dbapi_connection.total_changes
 
     return engine
+
+
+_CHANGES_AT_BEGIN = "jvap_total_changes_at_begin"
+
+
+def has_written(session: Session) -> bool:
+    """Whether this SQLite transaction has written a row (committed or not, so far)."""
+    connection = session.connection()
+    at_begin = connection.info.get(_CHANGES_AT_BEGIN)
+    return at_begin is None or connection.connection.dbapi_connection.total_changes != at_begin
 
 
 def create_sessionmaker(engine: Engine) -> sessionmaker[Session]:

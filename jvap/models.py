@@ -34,7 +34,7 @@ from jvap.reference.models import (
     ReferenceListVersion,
     Region,
 )
-from jvap.reports.models import RegistryVersion
+from jvap.reports.models import CHANGE_LOG, RegistryVersion
 
 __all__ = [
     "ApiToken",
@@ -73,5 +73,6 @@ __all__ = [
 
 def include_name(name: str | None, type_: str, _parent_names: object) -> bool:
     """Alembic's filter for comparing the models with a database: skips the search
-    structures only one backend has (created by migrations, not described by models)."""
-    return not is_database_only(name, type_)
+    structures and the change log, whose shape differs per backend (created by migrations,
+    not described by models)."""
+    return not (type_ == "table" and name == CHANGE_LOG) and not is_database_only(name, type_)

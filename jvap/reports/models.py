@@ -38,3 +38,12 @@ class RegistryVersion(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     counter: Mapped[int] = mapped_column(BigInteger, default=0)
     token: Mapped[int] = mapped_column(BigInteger, default=0)
+    # The change log may have lost the entries of counters up to this one (PostgreSQL prunes
+    # it; SQLite keeps one entry per initiative and never does).
+    change_floor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+
+
+# Which initiatives each registry version touched (migration 2026_11_24_b7e5d2c94f18): one
+# row per initiative on SQLite, one per write statement on PostgreSQL, so it has no model
+# and alembic check leaves it out. Initiative id 0 stands for "anything".
+CHANGE_LOG = "registry_change"

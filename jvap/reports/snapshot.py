@@ -15,14 +15,17 @@ from sqlalchemy import (
     Text,
     case,
     cast,
+    column,
     func,
     literal,
+    or_,
     select,
+    table,
     type_coerce,
 )
 from sqlalchemy.orm import Session
 
-from jvap.db import is_postgresql, is_sqlite
+from jvap.db import has_written, is_postgresql, is_sqlite
 from jvap.initiatives.models import (
     Initiative,
     InitiativeCountry,
@@ -34,12 +37,15 @@ from jvap.initiatives.models import (
 from jvap.kit.memory import paused_gc
 from jvap.reference import service as reference_service
 from jvap.reference.models import Country, Partner, Priority, ProcessMembership
-from jvap.reports.models import RegistryVersion
+from jvap.reports.models import CHANGE_LOG, RegistryVersion
 
 T = TypeVar("T")
 Version = tuple[int, int, int]
 # Reads before giving up when writers keep committing between this call's statements.
 ATTEMPTS = 5
+# Past this share of the initiatives written since the previous snapshot, reading
+# everything again costs less than patching.
+PATCH_SHARE = 0.25
 
 
 class StaleSnapshot(Exception):
@@ -109,10 +115,23 @@ class Reference:
 
 @dataclass(slots=True)
 class Snapshot:
-    """The registry at one version; parts are read on first use and kept."""
+    """The registry at one version; parts are read on first use and kept.
+
+    A snapshot that follows a committed one patches that one's parts with the initiatives
+    written in between (the change log) instead of reading every row again.
+    """
 
     version: Version | None
     parts: dict[str, Any] = field(default_factory=dict)
+    # Whether `version` is a committed state, so that a later snapshot may patch this one.
+    committed: bool = False
+    # The previous snapshot's parts and the counter they were read at.
+    previous: dict[str, Any] = field(default_factory=dict)
+    previous_counter: int = 0
+    # The initiative ids written since previous_counter, or None to read parts afresh;
+    # worked out once, by the first part that needs it.
+    touched: np.ndarray | None = None
+    touched_known: bool = False
 
     def part(self, session: Session, name: str) -> Any:
         found = self.parts.get(name)
@@ -120,7 +139,12 @@ class Snapshot:
             return found
         # Hundreds of thousands of short-lived row tuples: no cyclic collections meanwhile.
         with paused_gc():
-            value = _LOADERS[name](session, self)
+            old = self.previous.get(name)
+            touched = self._touched(session) if old is not None else None
+            if touched is not None:
+                value = _PATCHERS[name](session, self, old, touched)
+            else:
+                value = _LOADERS[name](session, self)
         # The part is the state at self.version only if no commit came in between (each
         # statement may see a newer snapshot under READ COMMITTED).
         if self.version is not None and read_version(session) != self.version:
@@ -134,6 +158,12 @@ class Snapshot:
         if found is None:
             found = self.parts[name] = build()
         return found  # type: ignore[no-any-return]
+
+    def _touched(self, session: Session) -> np.ndarray | None:
+        if not self.touched_known:
+            self.touched = _touched_since(session, self.previous, self.previous_counter)
+            self.touched_known = True
+        return self.touched
 
 
 def read_version(session: Session) -> Version | None:
@@ -163,8 +193,26 @@ def current(session: Session) -> Snapshot:
     with _cache_lock:
         found = _cache.get(key)
         if found is None or found.version != version:
-            found = _cache[key] = Snapshot(version=version)
+            previous = found if found is not None and found.committed else None
+            found = _cache[key] = Snapshot(
+                version=version,
+                committed=not _has_own_writes(session, version),
+                # Only the parts the previous one read itself: no chain of older snapshots.
+                previous={
+                    name: part
+                    for name, part in (previous.parts.items() if previous is not None else ())
+                    if name in _PATCHERS
+                },
+                previous_counter=previous.version[0] if previous and previous.version else 0,
+            )
         return found
+
+
+def _has_own_writes(session: Session, version: Version) -> bool:
+    """Whether the session sees writes of its own, not committed: a state that may never be."""
+    if is_sqlite(session):
+        return has_written(session)
+    return version[2] != 0  # the stamp of this transaction's latest registry write
 
 
 def run(session: Session, compute: Callable[[Snapshot], T]) -> T:
@@ -202,7 +250,7 @@ def _rows(session: Session, query: Any) -> list[Any]:
     return list(session.connection().execute(query).all())
 
 
-def _column_texts(session: Session, *columns: tuple[Any, str]) -> Any:
+def _column_texts(session: Session, *columns: tuple[Any, str], where: Any = None) -> Any:
     """One row: each (expression, separator) column as one text of all its values, read in
     one statement, so that the columns describe the same rows whatever commits meanwhile.
 
@@ -210,7 +258,10 @@ def _column_texts(session: Session, *columns: tuple[Any, str]) -> Any:
     aligned.
     """
     texts = [func.aggregate_strings(cast(e, Text), separator) for e, separator in columns]
-    return session.connection().execute(select(*texts)).one()
+    query = select(*texts)
+    if where is not None:
+        query = query.where(where)
+    return session.connection().execute(query).one()
 
 
 def _numbers(text: str | None, dtype: Any) -> np.ndarray:
@@ -257,7 +308,59 @@ def _start_year(session: Session) -> Any:
     return func.coalesce(year, -1)
 
 
-def _load_initiatives(session: Session, _snapshot: Snapshot) -> Initiatives:
+# --- the change log ---------------------------------------------------------------------
+
+_change_log = table(
+    CHANGE_LOG,
+    column("initiative_id"),  # SQLite: one row per initiative
+    column("initiative_ids"),  # PostgreSQL: one row per write statement
+    column("counter"),
+)
+
+
+def _touched_query(session: Session, since: int) -> Any:
+    """Ids of the initiatives written after counter `since` (0: a reference write)."""
+    log = _change_log.c
+    if is_sqlite(session):
+        return select(log.initiative_id).where(log.counter > since)
+    # A null counter: written by this transaction, or after its commit-time bump.
+    return select(func.unnest(log.initiative_ids)).where(
+        or_(log.counter > since, log.counter.is_(None))
+    )
+
+
+def _touched_since(session: Session, previous: dict[str, Any], since: int) -> np.ndarray | None:
+    """The sorted ids written after counter `since`, or None when patching `previous` is not
+    possible (a reference write, a pruned log) or costs more than reading afresh."""
+    initiatives: Initiatives | None = previous.get("initiatives")
+    if initiatives is None:
+        return None
+    floor = (
+        session.connection()
+        .execute(select(RegistryVersion.change_floor).where(RegistryVersion.id == 1))
+        .scalar()
+    )
+    if floor is None or floor > since:
+        return None
+    ids = np.unique(
+        np.fromiter(
+            session.connection().execute(_touched_query(session, since)).scalars(), np.int64
+        )
+    )
+    if (len(ids) and ids[0] == 0) or len(ids) > PATCH_SHARE * len(initiatives.ids) + 100:
+        return None
+    return ids
+
+
+def _only(session: Session, snapshot: Snapshot, initiative_id: Any) -> Any:
+    """The condition that keeps the rows of initiatives written since the previous snapshot."""
+    return initiative_id.in_(_touched_query(session, snapshot.previous_counter))
+
+
+# --- the parts --------------------------------------------------------------------------
+
+
+def _load_initiatives(session: Session, _snapshot: Snapshot, where: Any = None) -> Initiatives:
     row = _column_texts(
         session,
         (Initiative.id, NUMBER_SEPARATOR),
@@ -268,6 +371,7 @@ def _load_initiatives(session: Session, _snapshot: Snapshot) -> Initiatives:
         (_float_or_nan(session, Initiative.budget_eur), NUMBER_SEPARATOR),
         (Initiative.publication_status, TEXT_SEPARATOR),
         (_utc_text(session, Initiative.created_at), TEXT_SEPARATOR),
+        where=where,
     )
     ids = _numbers(row[0], np.int64)
     # The aggregates read the rows in one order, not necessarily by id.
@@ -288,9 +392,33 @@ def _load_initiatives(session: Session, _snapshot: Snapshot) -> Initiatives:
     )
 
 
-def _links(session: Session, snapshot: Snapshot, pairs: Any) -> Links:
-    """Links from `pairs`, an (initiative_id, key) select, read one key at a time."""
-    initiatives: Initiatives = snapshot.part(session, "initiatives")
+def _pairs_of(initiative_id: Any, key: Any) -> Callable[[Session], Any]:
+    """The (initiative_id, key) select of a link table."""
+    return lambda _session: select(initiative_id, key)
+
+
+def _funder_pairs(_session: Session) -> Any:
+    """(initiative, country) for each funder that is a partner with a country: funded_by_country."""
+    return (
+        select(InitiativeFunder.initiative_id, Partner.country_iso3)
+        .join(Partner, Partner.code == InitiativeFunder.partner_code)
+        .where(Partner.country_iso3.is_not(None))
+        .distinct()
+    )
+
+
+# Each link part: its (initiative_id, key) select.
+_PAIRS: dict[str, Callable[[Session], Any]] = {
+    "countries": _pairs_of(InitiativeCountry.initiative_id, InitiativeCountry.country_iso3),
+    "domains": _pairs_of(InitiativeDomain.initiative_id, InitiativeDomain.domain_code),
+    "priorities": _pairs_of(InitiativePriority.initiative_id, InitiativePriority.priority_code),
+    "funders": _funder_pairs,
+}
+
+
+def _read_pairs(session: Session, pairs: Any) -> tuple[np.ndarray, Codes]:
+    """(initiative ids, key codes) from an (initiative_id, key) select, read one key at a
+    time; the key values sorted, as a patched part has them."""
     initiative_id, key = pairs.subquery().c
     groups = _rows(
         session,
@@ -300,34 +428,29 @@ def _links(session: Session, snapshot: Snapshot, pairs: Any) -> Links:
     )
     ids = [_numbers(joined, np.int64) for _key, joined in groups]
     counts = [len(part) for part in ids]
-    return Links(
-        initiative=initiatives.index(np.concatenate(ids) if ids else np.array([], np.int64)),
-        key=Codes(
-            codes=np.repeat(np.arange(len(groups), dtype=np.int64), counts),
-            values=np.asarray([key for key, _joined in groups], dtype=object),
-        ),
+    key_codes = Codes(
+        codes=np.repeat(np.arange(len(groups), dtype=np.int64), counts),
+        values=np.asarray([key for key, _joined in groups], dtype=object),
     )
+    return np.concatenate(ids) if ids else np.array([], np.int64), _sorted_keys(key_codes)
 
 
-def _link_table(initiative_id: Any, key: Any) -> Callable[[Session, Snapshot], Links]:
-    """The loader of a link table's (initiative, key) pairs."""
-    return lambda session, snapshot: _links(session, snapshot, select(initiative_id, key))
+def _link_loader(name: str) -> Callable[[Session, Snapshot], Links]:
+    def load(session: Session, snapshot: Snapshot) -> Links:
+        initiatives: Initiatives = snapshot.part(session, "initiatives")
+        ids, key = _read_pairs(session, _PAIRS[name](session))
+        return Links(initiative=initiatives.index(ids), key=key)
+
+    return load
 
 
-def _load_funders(session: Session, snapshot: Snapshot) -> Links:
-    """(initiative, country) for each funder that is a partner with a country: funded_by_country."""
-    return _links(
-        session,
-        snapshot,
-        select(InitiativeFunder.initiative_id, Partner.country_iso3)
-        .join(Partner, Partner.code == InitiativeFunder.partner_code)
-        .where(Partner.country_iso3.is_not(None))
-        .distinct(),
-    )
-
-
-def _load_revisions(session: Session, snapshot: Snapshot) -> Revisions:
+def _load_revisions(session: Session, snapshot: Snapshot, where: Any = None) -> Revisions:
     initiatives: Initiatives = snapshot.part(session, "initiatives")
+    return _revision_rows(session, where, initiatives.index)
+
+
+def _revision_rows(session: Session, where: Any, index: Callable[[Any], np.ndarray]) -> Revisions:
+    """Revisions whose `initiative` is index(initiative id)."""
     status_to = InitiativeRevision.changes[("status", 1)].as_string()
     completed = case((status_to == "completed", 1), else_=0)
     row = _column_texts(
@@ -336,9 +459,10 @@ def _load_revisions(session: Session, snapshot: Snapshot) -> Revisions:
         (InitiativeRevision.number, NUMBER_SEPARATOR),
         (_utc_text(session, InitiativeRevision.changed_at), TEXT_SEPARATOR),
         (completed, NUMBER_SEPARATOR),
+        where=where,
     )
     return Revisions(
-        initiative=initiatives.index(_numbers(row[0], np.int64)),
+        initiative=index(_numbers(row[0], np.int64)),
         number=_numbers(row[1], np.int64),
         changed_at=_timestamps(_texts(row[2])),
         to_completed=_numbers(row[3], np.int64).astype(bool),
@@ -364,10 +488,140 @@ def _load_reference(session: Session, _snapshot: Snapshot) -> Reference:
 
 _LOADERS: dict[str, Callable[[Session, Snapshot], Any]] = {
     "initiatives": _load_initiatives,
-    "countries": _link_table(InitiativeCountry.initiative_id, InitiativeCountry.country_iso3),
-    "domains": _link_table(InitiativeDomain.initiative_id, InitiativeDomain.domain_code),
-    "priorities": _link_table(InitiativePriority.initiative_id, InitiativePriority.priority_code),
-    "funders": _load_funders,
+    **{name: _link_loader(name) for name in _PAIRS},
     "revisions": _load_revisions,
     "reference": _load_reference,
+}
+
+
+# --- patching: the previous snapshot's rows of untouched initiatives, the touched ones read
+# afresh. Rows stay in the loaders' order: initiatives by id, link keys sorted.
+
+
+def _merged_codes(old: Codes, kept: np.ndarray, new: Codes) -> Codes:
+    """old.codes[kept] followed by new's rows, coded against old's values plus any new ones."""
+    values = list(old.values)
+    position = {value: code for code, value in enumerate(values)}
+    remap = np.empty(len(new.values) + 1, dtype=np.int64)
+    remap[-1] = -1  # a null stays null
+    for code, value in enumerate(new.values):
+        if value not in position:
+            position[value] = len(values)
+            values.append(value)
+        remap[code] = position[value]
+    return Codes(
+        codes=np.concatenate([old.codes[kept], remap[new.codes]]),
+        values=np.asarray(values, dtype=object),
+    )
+
+
+def _sorted_keys(codes: Codes) -> Codes:
+    """The same rows with only the values in use, sorted (as a fresh read has them)."""
+    used = np.zeros(len(codes.values), dtype=bool)
+    used[codes.codes] = True
+    kept = np.flatnonzero(used)
+    order = kept[np.argsort(codes.values[kept].astype(str), kind="stable")]
+    remap = np.empty(len(codes.values), dtype=np.int64)
+    remap[order] = np.arange(len(order))
+    return Codes(codes=remap[codes.codes], values=codes.values[order])
+
+
+def _is_touched(ids: np.ndarray, touched: np.ndarray) -> np.ndarray:
+    """Whether each of `ids` is among the sorted `touched`."""
+    if not len(touched):
+        return np.zeros(len(ids), dtype=bool)
+    found = np.minimum(np.searchsorted(touched, ids), len(touched) - 1)
+    return touched[found] == ids
+
+
+def _patch_initiatives(
+    session: Session, snapshot: Snapshot, old: Initiatives, touched: np.ndarray
+) -> Initiatives:
+    new = _load_initiatives(session, snapshot, _only(session, snapshot, Initiative.id))
+    kept = ~_is_touched(old.ids, touched)
+    ids = np.concatenate([old.ids[kept], new.ids])
+    order = np.argsort(ids, kind="stable")
+
+    def codes(old_codes: Codes, new_codes: Codes) -> Codes:
+        merged = _merged_codes(old_codes, kept, new_codes)
+        return Codes(codes=merged.codes[order], values=merged.values)
+
+    def column(old_values: np.ndarray, new_values: np.ndarray) -> np.ndarray:
+        return np.concatenate([old_values[kept], new_values])[order]
+
+    return Initiatives(
+        ids=ids[order],
+        partner=codes(old.partner, new.partner),
+        kind=codes(old.kind, new.kind),
+        status=codes(old.status, new.status),
+        start_year=column(old.start_year, new.start_year),
+        budget_eur=column(old.budget_eur, new.budget_eur),
+        publication=codes(old.publication, new.publication),
+        created_at=column(old.created_at, new.created_at),
+    )
+
+
+def _old_ids(snapshot: Snapshot, indexes: np.ndarray) -> np.ndarray:
+    """The initiative ids of the previous snapshot's initiative indexes."""
+    initiatives: Initiatives = snapshot.previous["initiatives"]
+    return initiatives.ids[indexes]
+
+
+def _renumbered(session: Session, snapshot: Snapshot, indexes: np.ndarray) -> np.ndarray:
+    """The previous snapshot's initiative indexes as indexes of this one (for initiatives
+    still there): one lookup per initiative, shared by the parts, then a plain gather."""
+    initiatives: Initiatives = snapshot.part(session, "initiatives")
+    previous: Initiatives = snapshot.previous["initiatives"]
+    moved = snapshot.derived("renumbered", lambda: initiatives.index(previous.ids))
+    return moved[indexes]
+
+
+def _link_patcher(name: str) -> Callable[[Session, Snapshot, Links, np.ndarray], Links]:
+    def patch(session: Session, snapshot: Snapshot, old: Links, touched: np.ndarray) -> Links:
+        initiatives: Initiatives = snapshot.part(session, "initiatives")
+        pairs = _PAIRS[name](session)
+        # Inside the pairs' select: SQLite would otherwise build all of a DISTINCT first.
+        new_ids, new_key = _read_pairs(
+            session, pairs.where(_only(session, snapshot, pairs.selected_columns[0]))
+        )
+        kept = ~_is_touched(_old_ids(snapshot, old.initiative), touched)
+        return Links(
+            initiative=np.concatenate(
+                [_renumbered(session, snapshot, old.initiative[kept]), initiatives.index(new_ids)]
+            ),
+            key=_sorted_keys(_merged_codes(old.key, kept, new_key)),
+        )
+
+    return patch
+
+
+def _patch_revisions(
+    session: Session, snapshot: Snapshot, old: Revisions, touched: np.ndarray
+) -> Revisions:
+    initiatives: Initiatives = snapshot.part(session, "initiatives")
+    new = _revision_rows(
+        session, _only(session, snapshot, InitiativeRevision.initiative_id), initiatives.index
+    )
+    kept = ~_is_touched(_old_ids(snapshot, old.initiative), touched)
+    return Revisions(
+        initiative=np.concatenate(
+            [_renumbered(session, snapshot, old.initiative[kept]), new.initiative]
+        ),
+        number=np.concatenate([old.number[kept], new.number]),
+        changed_at=np.concatenate([old.changed_at[kept], new.changed_at]),
+        to_completed=np.concatenate([old.to_completed[kept], new.to_completed]),
+    )
+
+
+def _keep_reference(
+    _session: Session, _snapshot: Snapshot, old: Reference, _touched: np.ndarray
+) -> Reference:
+    return old  # a reference write logs "anything", which reads every part afresh
+
+
+_PATCHERS: dict[str, Callable[[Session, Snapshot, Any, np.ndarray], Any]] = {
+    "initiatives": _patch_initiatives,
+    **{name: _link_patcher(name) for name in _PAIRS},
+    "revisions": _patch_revisions,
+    "reference": _keep_reference,
 }

@@ -1,0 +1,261 @@
+"""A snapshot that follows a committed one is patched from the change log, never wrong."""
+
+import math
+from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, delete, text, update
+from sqlalchemy.orm import Session
+
+from jvap.db import create_db_engine, upgrade_database
+from jvap.initiatives import service as initiatives_service
+from jvap.initiatives.models import Initiative, InitiativeCountry
+from jvap.initiatives.rules import InitiativeRecord
+from jvap.reference import service as reference_service
+from jvap.reports import service, snapshot
+from jvap.reports.queries import DIMENSIONS
+from jvap.reports.schemas import SummaryFilters
+
+PARTS = ("initiatives", "countries", "domains", "priorities", "funders", "revisions", "reference")
+
+
+def record(index: int, **changes: Any) -> InitiativeRecord:
+    values: dict[str, Any] = {
+        "kind": "project" if index % 3 else "policy",
+        "title": f"Initiative {index}",
+        "description": "Objectives and activities",
+        "status": ("planned", "ongoing", "completed")[index % 3],
+        "start_date": date(2016 + index % 8, 1, 1),
+        "end_date": date(2027, 1, 1),
+        "domains": ["D1", "D3"] if index % 2 else ["D2"],
+        "priorities": ["D1.01"] if index % 2 else [],
+        "scope": "regional",
+        "countries": ["SEN", "MLI"] if index % 2 else ["NER"],
+        "budget": Decimal(1000 * (index + 1)) if index % 6 else None,
+        "currency": "EUR" if index % 6 else None,
+        "funders": ["France", "European Union"] if index % 2 else ["Spain"],
+    }
+    return InitiativeRecord(**{**values, **changes})
+
+
+@pytest.fixture
+def engine(fresh_database_url: str) -> Iterator[Engine]:
+    """A database of its own with committed initiatives: patching starts from commits."""
+    upgrade_database(fresh_database_url)
+    engine = create_db_engine(fresh_database_url)
+    with Session(engine) as session, session.begin():
+        reference_service.seed(session)
+        initiatives_service.create_initiatives(
+            session, [("SEN", record(i)) for i in range(12)], user_id=None, publish=True
+        )
+    snapshot.clear()
+    yield engine
+    snapshot.clear()
+    engine.dispose()
+
+
+def read_all(engine: Engine) -> snapshot.Snapshot:
+    """The current snapshot with every part read, in a read-only transaction."""
+    with Session(engine) as session, session.begin():
+        snap = snapshot.current(session)
+        for name in PARTS:
+            snap.part(session, name)
+        return snap
+
+
+def decoded(codes: snapshot.Codes) -> list[Any]:
+    return [None if code < 0 else codes.values[code] for code in codes.codes]
+
+
+def content(snap: snapshot.Snapshot) -> dict[str, Any]:
+    """Every part as plain values, in an order that does not depend on how it was built."""
+    initiatives = snap.parts["initiatives"]
+    ids = [int(i) for i in initiatives.ids]
+    found: dict[str, Any] = {
+        "ids": ids,
+        "partner": decoded(initiatives.partner),
+        "kind": decoded(initiatives.kind),
+        "status": decoded(initiatives.status),
+        "publication": decoded(initiatives.publication),
+        "start_year": list(initiatives.start_year),
+        "budget": [None if math.isnan(b) else b for b in initiatives.budget_eur],
+        "created_at": list(initiatives.created_at),
+        "reference": snap.parts["reference"],
+    }
+    for name in ("countries", "domains", "priorities", "funders"):
+        links = snap.parts[name]
+        assert list(links.key.values) == sorted(links.key.values)
+        found[name] = sorted(zip([ids[i] for i in links.initiative], decoded(links.key)))
+    revisions = snap.parts["revisions"]
+    found["revisions"] = sorted(
+        zip(
+            [ids[i] for i in revisions.initiative],
+            revisions.number.tolist(),
+            revisions.changed_at.tolist(),
+            revisions.to_completed.tolist(),
+        )
+    )
+    return found
+
+
+def fresh(engine: Engine) -> dict[str, Any]:
+    snapshot.clear()
+    return content(read_all(engine))
+
+
+def write(engine: Engine) -> None:
+    """Committed writes of every kind: new, changed, unpublished, deleted, relinked."""
+    with Session(engine) as session, session.begin():
+        initiatives_service.create_initiatives(
+            session, [("MLI", record(i)) for i in (20, 21)], user_id=None, publish=True
+        )
+        initiatives_service.update_initiatives(
+            session,
+            [(3, 1, record(3, status="completed", countries=["GMB"], budget=Decimal(7)))],
+            user_id=None,
+        )
+        session.execute(
+            update(Initiative).where(Initiative.id == 4).values(publication_status="pending")
+        )
+        session.execute(delete(InitiativeCountry).where(InitiativeCountry.initiative_id == 6))
+        session.execute(delete(Initiative).where(Initiative.id == 8))
+
+
+def test_a_patched_snapshot_holds_what_a_fresh_read_holds(engine: Engine) -> None:
+    before = read_all(engine)
+    write(engine)
+    after = read_all(engine)
+    assert after.touched is not None  # patched, not read afresh
+    assert list(after.touched) == [3, 4, 6, 8, 13, 14]
+    assert after.parts["initiatives"] is not before.parts["initiatives"]
+    assert content(after) == fresh(engine)
+    assert 8 not in content(after)["ids"] and {13, 14} <= set(content(after)["ids"])
+
+
+def test_patched_summaries_equal_fresh_ones(engine: Engine) -> None:
+    def summaries() -> list[Any]:
+        with Session(engine) as session, session.begin():
+            return [
+                service.summarise(
+                    session, dimension=dimension, filters=SummaryFilters(include_pending=pending)
+                ).model_dump(exclude={"generated_at"})
+                for dimension in DIMENSIONS
+                for pending in (False, True)
+            ]
+
+    summaries()
+    write(engine)
+    patched = summaries()
+    snapshot.clear()
+    assert patched == summaries()
+
+
+def test_several_patches_in_a_row(engine: Engine) -> None:
+    read_all(engine)
+    for index in range(3):
+        with Session(engine) as session, session.begin():
+            initiatives_service.create_initiatives(
+                session, [("NER", record(30 + index))], user_id=None, publish=True
+            )
+        assert read_all(engine).touched is not None
+    assert content(read_all(engine)) == fresh(engine)
+
+
+def test_a_reference_write_reads_everything_again(engine: Engine) -> None:
+    read_all(engine)
+    with Session(engine) as session, session.begin():
+        session.execute(text("UPDATE process_membership SET status = 'former' WHERE partner_code = 'SEN'"))
+    after = read_all(engine)
+    assert after.touched_known and after.touched is None
+    assert content(after) == fresh(engine)
+
+
+def test_a_pruned_log_reads_everything_again(engine: Engine) -> None:
+    read_all(engine)
+    with Session(engine) as session, session.begin():
+        initiatives_service.create_initiatives(
+            session, [("NER", record(40))], user_id=None, publish=True
+        )
+        # As if the log had been pruned past the previous snapshot's counter.
+        session.execute(text("UPDATE registry_version SET change_floor = counter + 1"))
+    after = read_all(engine)
+    assert after.touched_known and after.touched is None
+    assert content(after) == fresh(engine)
+
+
+def test_many_writes_read_everything_again(engine: Engine) -> None:
+    read_all(engine)
+    with Session(engine) as session, session.begin():
+        initiatives_service.create_initiatives(
+            session, [("NER", record(i)) for i in range(200)], user_id=None, publish=True
+        )
+    after = read_all(engine)
+    assert after.touched_known and after.touched is None  # cheaper to read afresh
+    assert len(after.parts["initiatives"].ids) == 212
+
+
+def test_an_uncommitted_state_is_never_patched_from(engine: Engine) -> None:
+    read_all(engine)
+    with Session(engine) as session:
+        session.begin()
+        initiatives_service.create_initiatives(
+            session, [("NER", record(50))], user_id=None, publish=True
+        )
+        seen = snapshot.current(session)
+        for name in PARTS:
+            seen.part(session, name)
+        assert not seen.committed
+        assert len(seen.parts["initiatives"].ids) == 13  # its own write, patched in
+        session.rollback()
+    with Session(engine) as session, session.begin():
+        initiatives_service.create_initiatives(
+            session, [("GMB", record(51))], user_id=None, publish=True
+        )
+    after = read_all(engine)
+    assert after.previous == {}  # the rolled-back state was not a base
+    found = content(after)
+    assert len(found["ids"]) == 13 and "NER" not in found["partner"]
+    assert found == fresh(engine)
+
+
+INITIATIVE_TABLES = {
+    "initiative": ("status", "id"),
+    "initiative_country": ("country_iso3", "initiative_id"),
+    "initiative_domain": ("domain_code", "initiative_id"),
+    "initiative_priority": ("priority_code", "initiative_id"),
+    "initiative_funder": ("name", "initiative_id"),
+    "initiative_revision": ("number", "initiative_id"),
+}
+
+
+@pytest.mark.parametrize("table", INITIATIVE_TABLES)
+def test_a_write_to_an_initiative_table_logs_the_initiative(engine: Engine, table: str) -> None:
+    before = read_all(engine)
+    column, initiative_id = INITIATIVE_TABLES[table]
+    with Session(engine) as session, session.begin():
+        session.execute(text(f"UPDATE {table} SET {column} = {column} WHERE {initiative_id} = 6"))
+    after = read_all(engine)
+    assert before.committed and after.touched is not None and list(after.touched) == [6]
+
+
+def test_postgresql_prunes_the_log_and_says_how_far(engine: Engine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite keeps one row per initiative and never prunes")
+    with Session(engine) as session, session.begin():
+        session.execute(text("UPDATE registry_change SET counter = 1"))
+        session.execute(text("UPDATE registry_version SET counter = 8191"))
+    before = read_all(engine)
+    with Session(engine) as session, session.begin():
+        session.execute(text("UPDATE initiative SET status = status WHERE id = 2"))
+    with Session(engine) as session:
+        floor, counter = session.execute(
+            text("SELECT change_floor, counter FROM registry_version")
+        ).one()
+        kept = session.execute(text("SELECT counter FROM registry_change")).scalars().all()
+    assert (floor, counter, kept) == (8192 - 4096, 8192, [8192])
+    after = read_all(engine)
+    assert before.version is not None and after.touched is not None
+    assert list(after.touched) == [2]
