@@ -64,9 +64,13 @@ def _regions(session: Session, snap: Snapshot) -> tuple[np.ndarray, np.ndarray, 
         code = np.array([position.get(r, -1) for r in region_of], dtype=np.int64)
         pair_region = code[countries.key.codes] if len(code) else np.zeros(0, dtype=np.int64)
         known = pair_region >= 0
-        combined = np.unique(countries.initiative[known] * len(regions) + pair_region[known])
-        width = max(len(regions), 1)
-        return combined // width, combined % width, regions
+        # A flag per (initiative, region) de-duplicates in linear time (np.unique sorts);
+        # nonzero lists the pairs by initiative, then region.
+        size = len(snap.part(session, "initiatives").ids)
+        seen = np.zeros((size, len(regions)), dtype=bool)
+        seen[countries.initiative[known], pair_region[known]] = True
+        initiative, region = np.nonzero(seen)
+        return initiative.astype(np.int64), region.astype(np.int64), regions
 
     return snap.derived("regions", build)
 

@@ -18,10 +18,10 @@ from sqlalchemy import (
     column,
     func,
     literal,
-    or_,
     select,
     table,
     type_coerce,
+    union_all,
 )
 from sqlalchemy.orm import Session
 
@@ -113,6 +113,15 @@ class Reference:
     members: dict[str, set[str]]  # process -> partners that are current members
 
 
+@dataclass(frozen=True, slots=True)
+class Patch:
+    """What a part is patched from: the previous snapshot's parts and the sorted ids of the
+    initiatives written since."""
+
+    previous: dict[str, Any]
+    touched: np.ndarray
+
+
 @dataclass(slots=True)
 class Snapshot:
     """The registry at one version; parts are read on first use and kept.
@@ -139,10 +148,12 @@ class Snapshot:
             return found
         # Hundreds of thousands of short-lived row tuples: no cyclic collections meanwhile.
         with paused_gc():
-            old = self.previous.get(name)
-            touched = self._touched(session) if old is not None else None
+            # Held here: the attribute is emptied once every part is patched, maybe by
+            # another thread meanwhile.
+            previous = self.previous
+            touched = self._touched(session, previous) if name in previous else None
             if touched is not None:
-                value = _PATCHERS[name](session, self, old, touched)
+                value = _PATCHERS[name](session, self, Patch(previous, touched))
             else:
                 value = _LOADERS[name](session, self)
         # The part is the state at self.version only if no commit came in between (each
@@ -150,6 +161,8 @@ class Snapshot:
         if self.version is not None and read_version(session) != self.version:
             raise StaleSnapshot
         self.parts[name] = value
+        if self.previous and self.previous.keys() <= self.parts.keys():
+            self.previous = {}  # every part patched: let the old arrays go
         return value
 
     def derived(self, name: str, build: Callable[[], T]) -> T:
@@ -159,9 +172,9 @@ class Snapshot:
             found = self.parts[name] = build()
         return found  # type: ignore[no-any-return]
 
-    def _touched(self, session: Session) -> np.ndarray | None:
+    def _touched(self, session: Session, previous: dict[str, Any]) -> np.ndarray | None:
         if not self.touched_known:
-            self.touched = _touched_since(session, self.previous, self.previous_counter)
+            self.touched = _touched_since(session, previous, self.previous_counter)
             self.touched_known = True
         return self.touched
 
@@ -323,9 +336,11 @@ def _touched_query(session: Session, since: int) -> Any:
     log = _change_log.c
     if is_sqlite(session):
         return select(log.initiative_id).where(log.counter > since)
-    # A null counter: written by this transaction, or after its commit-time bump.
-    return select(func.unnest(log.initiative_ids)).where(
-        or_(log.counter > since, log.counter.is_(None))
+    # A null counter: written by this transaction, or after its commit-time bump. Two
+    # selects, not an OR, so that each reads its own index.
+    ids = func.unnest(log.initiative_ids)
+    return union_all(
+        select(ids).where(log.counter > since), select(ids).where(log.counter.is_(None))
     )
 
 
@@ -342,11 +357,11 @@ def _touched_since(session: Session, previous: dict[str, Any], since: int) -> np
     )
     if floor is None or floor > since:
         return None
-    ids = np.unique(
-        np.fromiter(
-            session.connection().execute(_touched_query(session, since)).scalars(), np.int64
-        )
+    touched = _touched_query(session, since).subquery().c[0]
+    joined = session.connection().execute(
+        select(func.aggregate_strings(cast(touched, Text), NUMBER_SEPARATOR))
     )
+    ids = np.unique(_numbers(joined.scalar(), np.int64))
     if (len(ids) and ids[0] == 0) or len(ids) > PATCH_SHARE * len(initiatives.ids) + 100:
         return None
     return ids
@@ -534,11 +549,10 @@ def _is_touched(ids: np.ndarray, touched: np.ndarray) -> np.ndarray:
     return touched[found] == ids
 
 
-def _patch_initiatives(
-    session: Session, snapshot: Snapshot, old: Initiatives, touched: np.ndarray
-) -> Initiatives:
+def _patch_initiatives(session: Session, snapshot: Snapshot, patch: Patch) -> Initiatives:
+    old: Initiatives = patch.previous["initiatives"]
     new = _load_initiatives(session, snapshot, _only(session, snapshot, Initiative.id))
-    kept = ~_is_touched(old.ids, touched)
+    kept = ~_is_touched(old.ids, patch.touched)
     ids = np.concatenate([old.ids[kept], new.ids])
     order = np.argsort(ids, kind="stable")
 
@@ -561,51 +575,52 @@ def _patch_initiatives(
     )
 
 
-def _old_ids(snapshot: Snapshot, indexes: np.ndarray) -> np.ndarray:
-    """The initiative ids of the previous snapshot's initiative indexes."""
-    initiatives: Initiatives = snapshot.previous["initiatives"]
-    return initiatives.ids[indexes]
+def _kept(patch: Patch, indexes: np.ndarray) -> np.ndarray:
+    """Which of the previous snapshot's initiative indexes are of untouched initiatives."""
+    previous: Initiatives = patch.previous["initiatives"]
+    return ~_is_touched(previous.ids[indexes], patch.touched)
 
 
-def _renumbered(session: Session, snapshot: Snapshot, indexes: np.ndarray) -> np.ndarray:
+def _renumbered(
+    session: Session, snapshot: Snapshot, patch: Patch, indexes: np.ndarray
+) -> np.ndarray:
     """The previous snapshot's initiative indexes as indexes of this one (for initiatives
     still there): one lookup per initiative, shared by the parts, then a plain gather."""
     initiatives: Initiatives = snapshot.part(session, "initiatives")
-    previous: Initiatives = snapshot.previous["initiatives"]
+    previous: Initiatives = patch.previous["initiatives"]
     moved = snapshot.derived("renumbered", lambda: initiatives.index(previous.ids))
     return moved[indexes]
 
 
-def _link_patcher(name: str) -> Callable[[Session, Snapshot, Links, np.ndarray], Links]:
-    def patch(session: Session, snapshot: Snapshot, old: Links, touched: np.ndarray) -> Links:
+def _link_patcher(name: str) -> Callable[[Session, Snapshot, Patch], Links]:
+    def patch_links(session: Session, snapshot: Snapshot, patch: Patch) -> Links:
+        old: Links = patch.previous[name]
         initiatives: Initiatives = snapshot.part(session, "initiatives")
         pairs = _PAIRS[name](session)
         # Inside the pairs' select: SQLite would otherwise build all of a DISTINCT first.
         new_ids, new_key = _read_pairs(
             session, pairs.where(_only(session, snapshot, pairs.selected_columns[0]))
         )
-        kept = ~_is_touched(_old_ids(snapshot, old.initiative), touched)
+        kept = _kept(patch, old.initiative)
+        renumbered = _renumbered(session, snapshot, patch, old.initiative[kept])
         return Links(
-            initiative=np.concatenate(
-                [_renumbered(session, snapshot, old.initiative[kept]), initiatives.index(new_ids)]
-            ),
+            initiative=np.concatenate([renumbered, initiatives.index(new_ids)]),
             key=_sorted_keys(_merged_codes(old.key, kept, new_key)),
         )
 
-    return patch
+    return patch_links
 
 
-def _patch_revisions(
-    session: Session, snapshot: Snapshot, old: Revisions, touched: np.ndarray
-) -> Revisions:
+def _patch_revisions(session: Session, snapshot: Snapshot, patch: Patch) -> Revisions:
+    old: Revisions = patch.previous["revisions"]
     initiatives: Initiatives = snapshot.part(session, "initiatives")
     new = _revision_rows(
         session, _only(session, snapshot, InitiativeRevision.initiative_id), initiatives.index
     )
-    kept = ~_is_touched(_old_ids(snapshot, old.initiative), touched)
+    kept = _kept(patch, old.initiative)
     return Revisions(
         initiative=np.concatenate(
-            [_renumbered(session, snapshot, old.initiative[kept]), new.initiative]
+            [_renumbered(session, snapshot, patch, old.initiative[kept]), new.initiative]
         ),
         number=np.concatenate([old.number[kept], new.number]),
         changed_at=np.concatenate([old.changed_at[kept], new.changed_at]),
@@ -613,13 +628,12 @@ def _patch_revisions(
     )
 
 
-def _keep_reference(
-    _session: Session, _snapshot: Snapshot, old: Reference, _touched: np.ndarray
-) -> Reference:
-    return old  # a reference write logs "anything", which reads every part afresh
+def _keep_reference(_session: Session, _snapshot: Snapshot, patch: Patch) -> Reference:
+    # A reference write logs "anything", which reads every part afresh.
+    return patch.previous["reference"]
 
 
-_PATCHERS: dict[str, Callable[[Session, Snapshot, Any, np.ndarray], Any]] = {
+_PATCHERS: dict[str, Callable[[Session, Snapshot, Patch], Any]] = {
     "initiatives": _patch_initiatives,
     **{name: _link_patcher(name) for name in _PAIRS},
     "revisions": _patch_revisions,
