@@ -6,6 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import escape as xml_escape
 
 import xlsxwriter
 
@@ -18,6 +19,18 @@ FORMATS = ("csv", "xlsx")
 def neutralise(text: str) -> str:
     """Text that a spreadsheet shows as typed: a leading formula trigger gets a quote."""
     return f"'{text}" if text.startswith(FORMULA_TRIGGERS) else text
+
+
+def xlsx_text(text: str) -> str:
+    """Text for xlsxwriter's constant-memory mode, shown as typed.
+
+    That mode copies a string that starts with <r> and ends with </r> into the sheet as raw
+    XML (its rich-text form), so such text would vanish or inject cells and formulas. It
+    goes in as one rich-text run holding the text, escaped.
+    """
+    if text.startswith("<r>") and text.endswith("</r>"):
+        return f'<r><t xml:space="preserve">{xml_escape(text)}</t></r>'
+    return text
 
 
 def cell_text(value: Any) -> str:
@@ -64,7 +77,7 @@ def write_xlsx(
         day = workbook.add_format({"num_format": "yyyy-mm-dd"})
         moment = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm"})
         for column, name in enumerate(header):
-            worksheet.write_string(0, column, name, bold)
+            worksheet.write_string(0, column, xlsx_text(name), bold)
         worksheet.freeze_panes(1, 1)
         count = 0
         for count, row in enumerate(rows, start=1):
@@ -80,7 +93,7 @@ def _write_cell(worksheet: Any, row: int, column: int, value: Any, **formats: An
     if value is None or value == []:
         return
     if isinstance(value, list):
-        worksheet.write_string(row, column, LIST_SEPARATOR.join(str(v) for v in value))
+        worksheet.write_string(row, column, xlsx_text(LIST_SEPARATOR.join(str(v) for v in value)))
     elif isinstance(value, datetime):
         # Excel has no time zones; times are UTC.
         worksheet.write_datetime(row, column, value.replace(tzinfo=None), formats["moment"])
@@ -91,4 +104,4 @@ def _write_cell(worksheet: Any, row: int, column: int, value: Any, **formats: An
     elif isinstance(value, int):
         worksheet.write_number(row, column, value)
     else:
-        worksheet.write_string(row, column, str(value))
+        worksheet.write_string(row, column, xlsx_text(str(value)))

@@ -279,6 +279,11 @@ def neutralise(value: str) -> str:
     return initiatives_export.neutralise(value)
 
 
+def _xlsx(value: str) -> str:
+    """Neutralised text as the constant-memory writer must get it (see export.xlsx_text)."""
+    return initiatives_export.xlsx_text(initiatives_export.neutralise(value))
+
+
 def _codes(labels: Sequence[Any], lang: str) -> dict[str, str]:
     return {item.code: item.label(lang) for item in labels}
 
@@ -417,7 +422,8 @@ def initiative_labels(lang: str) -> csv_lines.Labels:
 def initiative_values(lang: str) -> Callable[[Sequence[Any]], InitiativeValues]:
     """Maps a query row (INITIATIVE_COLUMNS order) to display values in one language.
 
-    Text is already neutralised and lists sorted; missing values stay None. This runs once
+    Text is already neutralised (and made safe for xlsxwriter, export.xlsx_text) and lists
+    sorted; missing values stay None. This runs once
     per initiative of a 100k-row report, hence the closure and the inlined checks.
     """
     labels = initiative_labels(lang)
@@ -425,12 +431,16 @@ def initiative_values(lang: str) -> Callable[[Sequence[Any]], InitiativeValues]:
     publications = labels.publication
     triggers = initiatives_export.FORMULA_TRIGGERS
 
+    rich = initiatives_export.xlsx_text
+
     def listed(joined: str | None) -> str | None:
         if not joined:
             return None
         if ";" in joined:
             joined = "; ".join(sorted(joined.split(";")))
-        return "'" + joined if joined.startswith(triggers) else joined
+        if joined.startswith(triggers):
+            return "'" + joined
+        return rich(joined) if joined.startswith("<") else joined
 
     def values(row: Sequence[Any]) -> InitiativeValues:
         (
@@ -455,7 +465,11 @@ def initiative_values(lang: str) -> Callable[[Sequence[Any]], InitiativeValues]:
             format_ref(initiative_id),
             partner,
             kinds.get(kind, kind),
-            "'" + title if title.startswith(triggers) else title,
+            "'" + title
+            if title.startswith(triggers)
+            else rich(title)
+            if title.startswith("<")
+            else title,
             statuses.get(status, status),
             start,
             end,
@@ -666,7 +680,7 @@ def _write_cell(sheet: Worksheet, row: int, col: int, value: Any, kind: str, fmt
             sheet.write_blank(row, col, None, fmt)
         return
     if isinstance(value, str):
-        sheet.write_string(row, col, neutralise(value), fmt)
+        sheet.write_string(row, col, _xlsx(value), fmt)
     elif isinstance(value, bool):
         sheet.write_boolean(row, col, value, fmt)
     elif isinstance(value, date):
@@ -674,7 +688,7 @@ def _write_cell(sheet: Worksheet, row: int, col: int, value: Any, kind: str, fmt
     elif isinstance(value, int | float | Decimal):
         sheet.write_number(row, col, float(value), fmt)
     else:
-        sheet.write_string(row, col, neutralise(str(value)), fmt)
+        sheet.write_string(row, col, _xlsx(str(value)), fmt)
 
 
 def _write_table(
@@ -685,7 +699,7 @@ def _write_table(
         sheet.set_column(col, col, column.width, formats.by_kind[column.kind])
     sheet.set_row(first_row, 30)
     for col, column in enumerate(table.columns):
-        sheet.write_string(first_row, col, neutralise(column.header), formats.header)
+        sheet.write_string(first_row, col, _xlsx(column.header), formats.header)
     row = first_row
     for line in table.rows:
         row += 1

@@ -90,3 +90,14 @@ def test_empty_export_still_has_a_header(tmp_path: Path) -> None:
     assert write_csv(tmp_path / "empty.csv", HEADER, []) == 0
     sheet = load_workbook(tmp_path / "empty.xlsx").active
     assert sheet is not None and [c.value for c in sheet[1]] == HEADER
+
+
+@pytest.mark.parametrize(
+    "text", ["<r>x</r>", '<r><t>a</t></r></is></c><c r="Z9"><f>1+1</f></c><c><is><r>', "<r>&</r>"]
+)
+def test_xlsx_keeps_markup_like_text_as_typed(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "out.xlsx"
+    write_xlsx(path, [text], [[text], [[text]]])
+    sheet = load_workbook(path).active
+    assert sheet is not None
+    assert [[cell.value for cell in row] for row in sheet.iter_rows()] == [[text]] * 3

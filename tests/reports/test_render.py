@@ -193,3 +193,27 @@ def test_summary_workbook_has_sheets_charts_and_french_labels() -> None:
     sheet = openpyxl.load_workbook(io.BytesIO(buffer.getvalue()))["Pays"]
     assert sheet.freeze_panes == "C2"
     assert sheet["K1"].value == "Budget mis en œuvre (EUR)"
+
+
+# xlsxwriter's constant-memory mode copies text that starts with <r> and ends with </r>
+# into the sheet as raw XML: this one would add a formula cell.
+RICH_INJECTION = (
+    '<r><t>a</t></r></is></c><c r="Z9"><f>HYPERLINK("http://evil")</f></c><c t="inlineStr"><is><r>'
+)
+ODD_TEXT = ["<r>x</r>", RICH_INJECTION, "<r>a & b < c</r>", "<b>bold</b>"]
+
+
+@pytest.mark.parametrize("text", ODD_TEXT)
+def test_initiatives_xlsx_keeps_markup_like_titles_and_funders_as_typed(text: str) -> None:
+    buffer = io.BytesIO()
+    row = (*INITIATIVE_ROW[:3], text, *INITIATIVE_ROW[4:14], text, INITIATIVE_ROW[15])
+    render.write_initiatives_xlsx(buffer, [[row]], lang="en")
+    [_header, read] = (
+        CalamineWorkbook.from_filelike(io.BytesIO(buffer.getvalue()))
+        .get_sheet_by_name("Initiatives")
+        .to_python()
+    )
+    assert (read[3], read[14]) == (text, text)
+    sheet = openpyxl.load_workbook(io.BytesIO(buffer.getvalue()))["Initiatives"]
+    assert sheet["D2"].value == text and sheet.max_column == 16
+    assert all(cell.data_type != "f" for line in sheet.iter_rows() for cell in line)

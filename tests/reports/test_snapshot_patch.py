@@ -88,7 +88,8 @@ def content(snap: snapshot.Snapshot) -> dict[str, Any]:
     for name in ("countries", "domains", "priorities", "funders"):
         links = snap.parts[name]
         assert list(links.key.values) == sorted(links.key.values)
-        found[name] = sorted(zip([ids[i] for i in links.initiative], decoded(links.key)))
+        pairs = zip([ids[i] for i in links.initiative], decoded(links.key), strict=True)
+        found[name] = sorted(pairs)
     revisions = snap.parts["revisions"]
     found["revisions"] = sorted(
         zip(
@@ -96,6 +97,7 @@ def content(snap: snapshot.Snapshot) -> dict[str, Any]:
             revisions.number.tolist(),
             revisions.changed_at.tolist(),
             revisions.to_completed.tolist(),
+            strict=True,
         )
     )
     return found
@@ -167,7 +169,9 @@ def test_several_patches_in_a_row(engine: Engine) -> None:
 def test_a_reference_write_reads_everything_again(engine: Engine) -> None:
     read_all(engine)
     with Session(engine) as session, session.begin():
-        session.execute(text("UPDATE process_membership SET status = 'former' WHERE partner_code = 'SEN'"))
+        session.execute(
+            text("UPDATE process_membership SET status = 'former' WHERE partner_code = 'SEN'")
+        )
     after = read_all(engine)
     assert after.touched_known and after.touched is None
     assert content(after) == fresh(engine)
