@@ -180,11 +180,16 @@ def tune_for_reports(session: Session) -> None:
     """On PostgreSQL, give this transaction's aggregates room to hash in memory.
 
     With the default 4MB work_mem, grouping 100k initiatives spills to disk; JIT compilation
-    costs more than it saves on queries of this size.
+    costs more than it saves on queries of this size. Parallel workers would each read and
+    aggregate every link table again (a join's inner side is not shared between them): the
+    100k-row CSV query took 1.5 s that way against 0.9 s in one process. Every row is
+    fetched, so plan for all of them rather than the first tenth a cursor assumes.
     """
     if is_postgresql(session):
         session.execute(text("SET LOCAL work_mem = '64MB'"))
         session.execute(text("SET LOCAL jit = off"))
+        session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
+        session.execute(text("SET LOCAL cursor_tuple_fraction = 1"))
 
 
 def _frame(session: Session, query: Any) -> pd.DataFrame:
