@@ -34,7 +34,7 @@ from jvap.reference.models import (
     ReferenceListVersion,
     Region,
 )
-from jvap.reports.models import CHANGE_LOG, RegistryVersion
+from jvap.reports.models import DATABASE_ONLY_TABLES, RegistryVersion
 
 __all__ = [
     "ApiToken",
@@ -73,6 +73,8 @@ __all__ = [
 
 def include_name(name: str | None, type_: str, _parent_names: object) -> bool:
     """Alembic's filter for comparing the models with a database: skips the search
-    structures and the change log, whose shape differs per backend (created by migrations,
-    not described by models)."""
-    return not (type_ == "table" and name == CHANGE_LOG) and not is_database_only(name, type_)
+    structures and the registry's change-tracking tables, whose shape differs per backend
+    (created by migrations, not described by models)."""
+    if type_ == "table" and name in DATABASE_ONLY_TABLES:
+        return False
+    return not is_database_only(name, type_)

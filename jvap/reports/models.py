@@ -25,9 +25,10 @@ class RegistryVersion(Base):
     """(counter, token) of the registry as this transaction sees it.
 
     A write to a watched table sets counter + 1 and a fresh token in the same transaction
-    (SQLite: every row written; PostgreSQL: once, at commit, by a deferred trigger, each
-    write statement also stamping a transaction-local setting that snapshot.read_version
-    reads, so a transaction sees its own writes before then). Committed states never share
+    (SQLite: every row written; PostgreSQL: once, at commit, by the deferred trigger of the
+    transaction's registry_pending row, each write statement also stamping a
+    transaction-local setting that snapshot.read_version reads, so a transaction sees its
+    own writes before then). Committed states never share
     a counter (commits serialise on this row, only while committing), and a
     rolled-back state that reused a counter still differs by its token (a sequence value on
     PostgreSQL, never handed out twice; a 64-bit random on SQLite).
@@ -47,3 +48,7 @@ class RegistryVersion(Base):
 # row per initiative on SQLite, one per write statement on PostgreSQL, so it has no model
 # and alembic check leaves it out. Initiative id 0 stands for "anything".
 CHANGE_LOG = "registry_change"
+# PostgreSQL only: one row per writing transaction until its commit bumps the counter
+# (migration 2026_11_24_d4a7c3e1b920).
+PENDING_BUMPS = "registry_pending"
+DATABASE_ONLY_TABLES = frozenset({CHANGE_LOG, PENDING_BUMPS})

@@ -263,3 +263,23 @@ def test_postgresql_prunes_the_log_and_says_how_far(engine: Engine) -> None:
     after = read_all(engine)
     assert before.version is not None and after.touched is not None
     assert list(after.touched) == [2]
+
+
+def test_postgresql_bumps_again_after_constraints_fire_early(engine: Engine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite bumps the counter on every row it writes")
+    before = read_all(engine)
+    with Session(engine) as session, session.begin():
+        session.execute(text("UPDATE initiative SET status = status WHERE id = 2"))
+        session.execute(text("SET CONSTRAINTS ALL IMMEDIATE"))  # the bump fires here
+        session.execute(text("UPDATE initiative SET status = status WHERE id = 3"))
+    with Session(engine) as session:
+        unstamped = session.execute(
+            text("SELECT count(*) FROM registry_change WHERE counter IS NULL")
+        ).scalar_one()
+        pending = session.execute(text("SELECT count(*) FROM registry_pending")).scalar_one()
+    assert (unstamped, pending) == (0, 0)
+    after = read_all(engine)
+    assert before.version is not None and after.version is not None
+    assert after.version[0] == before.version[0] + 2
+    assert after.touched is not None and list(after.touched) == [2, 3]
