@@ -34,6 +34,8 @@ SIGN_IN_LOCKED = "too many failed sign-in attempts; try again later"
 # Recording every request would double the writes; one "token.used" event an hour per token
 # still shows when and from where a token was used.
 TOKEN_USE_AUDIT_INTERVAL = timedelta(hours=1)
+# How precise a token's last use is.
+TOKEN_USE_RECORD_INTERVAL = timedelta(minutes=1)
 ATTEMPT_RETENTION = timedelta(days=1)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _hasher = PasswordHasher()
@@ -379,7 +381,10 @@ def authenticate_token(session: Session, *, token: str, ip_address: str | None =
             object_id=row.id,
             ip_address=ip_address,
         )
-    row.last_used_at = now
+    if row.last_used_at is None or _aware(row.last_used_at) <= now - TOKEN_USE_RECORD_INTERVAL:
+        # Not on every request: a read-only request then writes nothing (on SQLite the
+        # summaries' cache only builds on states a transaction read without writing).
+        row.last_used_at = now
     return row.user
 
 

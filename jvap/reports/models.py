@@ -25,13 +25,13 @@ class RegistryVersion(Base):
     """(counter, token) of the registry as this transaction sees it.
 
     A write to a watched table sets counter + 1 and a fresh token in the same transaction
-    (SQLite: every row written; PostgreSQL: once, at commit, by the deferred trigger of the
-    transaction's registry_pending row, each write statement also stamping a
-    transaction-local setting that snapshot.read_version reads, so a transaction sees its
-    own writes before then). Committed states never share
-    a counter (commits serialise on this row, only while committing), and a
-    rolled-back state that reused a counter still differs by its token (a sequence value on
-    PostgreSQL, never handed out twice; a 64-bit random on SQLite).
+    (SQLite: every row written; PostgreSQL: at commit, by the deferred trigger of the
+    transaction's registry_pending row, again if constraints fired early, and at once for a
+    TRUNCATE; each write statement also stamps a transaction-local setting that
+    snapshot.read_version reads, so a transaction sees its own writes before then).
+    Committed states never share a counter (commits serialise on this row, only while
+    committing), and a rolled-back state that reused a counter still differs by its token
+    (a sequence value on PostgreSQL, never handed out twice; a 64-bit random on SQLite).
     """
 
     __tablename__ = "registry_version"

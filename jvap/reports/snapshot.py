@@ -206,19 +206,28 @@ def current(session: Session) -> Snapshot:
     with _cache_lock:
         found = _cache.get(key)
         if found is None or found.version != version:
-            previous = found if found is not None and found.committed else None
+            previous = found if _can_patch_from(found, version) else None
+            # Copied at once: a thread still on the old snapshot may be adding parts.
+            parts = dict(previous.parts) if previous is not None else {}
             found = _cache[key] = Snapshot(
                 version=version,
                 committed=not _has_own_writes(session, version),
                 # Only the parts the previous one read itself: no chain of older snapshots.
-                previous={
-                    name: part
-                    for name, part in (previous.parts.items() if previous is not None else ())
-                    if name in _PATCHERS
-                },
+                previous={name: part for name, part in parts.items() if name in _PATCHERS},
                 previous_counter=previous.version[0] if previous and previous.version else 0,
             )
         return found
+
+
+def _can_patch_from(snapshot: Snapshot | None, version: Version) -> bool:
+    """Whether `snapshot` is a committed state older than `version` (a session may still
+    see an older state than the one cached, and then reads afresh)."""
+    return (
+        snapshot is not None
+        and snapshot.committed
+        and snapshot.version is not None
+        and snapshot.version[0] < version[0]
+    )
 
 
 def _has_own_writes(session: Session, version: Version) -> bool:
@@ -336,8 +345,8 @@ def _touched_query(session: Session, since: int) -> Any:
     log = _change_log.c
     if is_sqlite(session):
         return select(log.initiative_id).where(log.counter > since)
-    # A null counter: written by this transaction, or after its commit-time bump. Two
-    # selects, not an OR, so that each reads its own index.
+    # A null counter: written by this transaction, not yet committed. Two selects, not an
+    # OR, so that each reads its own index.
     ids = func.unnest(log.initiative_ids)
     return union_all(
         select(ids).where(log.counter > since), select(ids).where(log.counter.is_(None))
@@ -509,8 +518,9 @@ _LOADERS: dict[str, Callable[[Session, Snapshot], Any]] = {
 }
 
 
-# --- patching: the previous snapshot's rows of untouched initiatives, the touched ones read
-# afresh. Rows stay in the loaders' order: initiatives by id, link keys sorted.
+# --- patching: the previous snapshot's rows of untouched initiatives, then the touched ones
+# read afresh. Initiatives stay sorted by id and link key values sorted, as the loaders
+# leave them; link and revision rows are in no particular order.
 
 
 def _merged_codes(old: Codes, kept: np.ndarray, new: Codes) -> Codes:
@@ -575,21 +585,17 @@ def _patch_initiatives(session: Session, snapshot: Snapshot, patch: Patch) -> In
     )
 
 
-def _kept(patch: Patch, indexes: np.ndarray) -> np.ndarray:
-    """Which of the previous snapshot's initiative indexes are of untouched initiatives."""
-    previous: Initiatives = patch.previous["initiatives"]
-    return ~_is_touched(previous.ids[indexes], patch.touched)
-
-
-def _renumbered(
+def _carried(
     session: Session, snapshot: Snapshot, patch: Patch, indexes: np.ndarray
-) -> np.ndarray:
-    """The previous snapshot's initiative indexes as indexes of this one (for initiatives
-    still there): one lookup per initiative, shared by the parts, then a plain gather."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """Of the previous snapshot's initiative indexes: which rows to keep (their initiative
+    was not touched) and, for those, the initiative's index in this snapshot. The new
+    indexes come from one lookup per initiative, shared by the parts, then a gather."""
     initiatives: Initiatives = snapshot.part(session, "initiatives")
     previous: Initiatives = patch.previous["initiatives"]
+    kept = ~_is_touched(previous.ids[indexes], patch.touched)
     moved = snapshot.derived("renumbered", lambda: initiatives.index(previous.ids))
-    return moved[indexes]
+    return kept, moved[indexes[kept]]
 
 
 def _link_patcher(name: str) -> Callable[[Session, Snapshot, Patch], Links]:
@@ -601,10 +607,9 @@ def _link_patcher(name: str) -> Callable[[Session, Snapshot, Patch], Links]:
         new_ids, new_key = _read_pairs(
             session, pairs.where(_only(session, snapshot, pairs.selected_columns[0]))
         )
-        kept = _kept(patch, old.initiative)
-        renumbered = _renumbered(session, snapshot, patch, old.initiative[kept])
+        kept, carried = _carried(session, snapshot, patch, old.initiative)
         return Links(
-            initiative=np.concatenate([renumbered, initiatives.index(new_ids)]),
+            initiative=np.concatenate([carried, initiatives.index(new_ids)]),
             key=_sorted_keys(_merged_codes(old.key, kept, new_key)),
         )
 
@@ -617,11 +622,9 @@ def _patch_revisions(session: Session, snapshot: Snapshot, patch: Patch) -> Revi
     new = _revision_rows(
         session, _only(session, snapshot, InitiativeRevision.initiative_id), initiatives.index
     )
-    kept = _kept(patch, old.initiative)
+    kept, carried = _carried(session, snapshot, patch, old.initiative)
     return Revisions(
-        initiative=np.concatenate(
-            [_renumbered(session, snapshot, patch, old.initiative[kept]), new.initiative]
-        ),
+        initiative=np.concatenate([carried, new.initiative]),
         number=np.concatenate([old.number[kept], new.number]),
         changed_at=np.concatenate([old.changed_at[kept], new.changed_at]),
         to_completed=np.concatenate([old.to_completed[kept], new.to_completed]),

@@ -42,11 +42,13 @@ def _log_function(table: str, *, arm: bool) -> str:
     """registry_change_<table>(): logs the statement's initiatives; with `arm`, also makes
     sure that the commit bumps the counter."""
     column = INITIATIVE_COLUMN[table] or "0::bigint"
+    # The setting first: with constraints IMMEDIATE the bump fires inside the INSERT and
+    # clears it, so that the next statement arms again.
     armed = (
         "IF FOUND AND coalesce(current_setting('jvap.registry_pending', true), '') = '' THEN "
+        "PERFORM set_config('jvap.registry_pending', 'yes', true); "
         "INSERT INTO registry_pending (xid) VALUES (pg_current_xact_id()) "
         "ON CONFLICT DO NOTHING; "
-        "PERFORM set_config('jvap.registry_pending', 'yes', true); "
         "END IF; "
         if arm
         else ""

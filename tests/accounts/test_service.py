@@ -20,6 +20,21 @@ def test_token_authenticates_its_user(session: Session) -> None:
     assert token.last_used_at is not None
 
 
+def test_a_token_used_again_within_a_minute_writes_nothing(session: Session) -> None:
+    # A read-only request stays read-only (the summaries' cache builds on such states).
+    user = make_user(session, role="analyst")
+    token, plain = service.issue_token(session, user=user)
+    service.authenticate_token(session, token=plain)
+    session.flush()
+    first = token.last_used_at
+    service.authenticate_token(session, token=plain)
+    assert token.last_used_at == first and not session.dirty
+    token.last_used_at = first - timedelta(minutes=2)  # type: ignore[operator]
+    session.flush()
+    service.authenticate_token(session, token=plain)
+    assert token.last_used_at != first - timedelta(minutes=2)  # type: ignore[operator]
+
+
 @pytest.mark.parametrize("state", ["unknown", "expired", "revoked", "disabled"])
 def test_unusable_tokens_are_refused(session: Session, state: str) -> None:
     user = make_user(session)

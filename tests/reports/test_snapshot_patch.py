@@ -16,6 +16,7 @@ from jvap.initiatives.models import Initiative, InitiativeCountry
 from jvap.initiatives.rules import InitiativeRecord
 from jvap.reference import service as reference_service
 from jvap.reports import service, snapshot
+from jvap.reports.models import WATCHED_TABLES
 from jvap.reports.queries import DIMENSIONS
 from jvap.reports.schemas import SummaryFilters
 
@@ -265,14 +266,20 @@ def test_postgresql_prunes_the_log_and_says_how_far(engine: Engine) -> None:
     assert list(after.touched) == [2]
 
 
-def test_postgresql_bumps_again_after_constraints_fire_early(engine: Engine) -> None:
+@pytest.mark.parametrize("immediate_from", [0, 1])
+def test_postgresql_bumps_again_after_constraints_fire_early(
+    engine: Engine, immediate_from: int
+) -> None:
     if engine.dialect.name != "postgresql":
         pytest.skip("SQLite bumps the counter on every row it writes")
     before = read_all(engine)
     with Session(engine) as session, session.begin():
-        session.execute(text("UPDATE initiative SET status = status WHERE id = 2"))
-        session.execute(text("SET CONSTRAINTS ALL IMMEDIATE"))  # the bump fires here
-        session.execute(text("UPDATE initiative SET status = status WHERE id = 3"))
+        for position, initiative_id in enumerate((2, 3, 4)):
+            if position == immediate_from:
+                session.execute(text("SET CONSTRAINTS ALL IMMEDIATE"))  # bumps fire early
+            session.execute(
+                text("UPDATE initiative SET status = status WHERE id = :id"), {"id": initiative_id}
+            )
     with Session(engine) as session:
         unstamped = session.execute(
             text("SELECT count(*) FROM registry_change WHERE counter IS NULL")
@@ -281,5 +288,68 @@ def test_postgresql_bumps_again_after_constraints_fire_early(engine: Engine) -> 
     assert (unstamped, pending) == (0, 0)
     after = read_all(engine)
     assert before.version is not None and after.version is not None
-    assert after.version[0] == before.version[0] + 2
-    assert after.touched is not None and list(after.touched) == [2, 3]
+    assert after.version[0] > before.version[0]
+    assert after.touched is not None and list(after.touched) == [2, 3, 4]
+
+
+def test_every_initiative_table_logs_its_writes(engine: Engine) -> None:
+    # A SQLite batch migration that rebuilds a table drops its triggers, and one that
+    # recreates them from an older migration would forget the log.
+    with Session(engine) as session:
+        if engine.dialect.name == "sqlite":
+            logged = {
+                table
+                for table, sql in session.execute(
+                    text("SELECT tbl_name, sql FROM sqlite_master WHERE type = 'trigger'")
+                )
+                if "registry_change" in sql
+            }
+        else:
+            logged = {
+                table
+                for (table,) in session.execute(
+                    text(
+                        "SELECT event_object_table FROM information_schema.triggers "
+                        "WHERE trigger_name LIKE 'registry_change_%'"
+                    )
+                )
+            }
+    assert logged >= set(WATCHED_TABLES)
+
+
+REFERENCE_WRITES = {
+    "country": "UPDATE country SET name_en = name_en WHERE iso3 = 'SEN'",
+    "partner": "UPDATE partner SET name_en = name_en WHERE code = 'SEN'",
+    "priority": "UPDATE priority SET title_en = title_en WHERE code = 'D1.01'",
+    "process_membership": "UPDATE process_membership SET status = status",
+}
+
+
+@pytest.mark.parametrize("table", REFERENCE_WRITES)
+def test_a_write_to_a_reference_table_reads_everything_again(engine: Engine, table: str) -> None:
+    read_all(engine)
+    with Session(engine) as session, session.begin():
+        session.execute(text(REFERENCE_WRITES[table]))
+    after = read_all(engine)
+    assert after.touched_known and after.touched is None
+
+
+def test_a_truncate_reads_everything_again(engine: Engine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no TRUNCATE")
+    before = read_all(engine)
+    with Session(engine) as session, session.begin():
+        session.execute(text("TRUNCATE initiative_funder"))
+    after = read_all(engine)
+    assert after.touched_known and after.touched is None
+    assert before.parts["funders"].initiative.size > 0 == after.parts["funders"].initiative.size
+
+
+def test_a_snapshot_is_not_patched_from_a_newer_one(engine: Engine) -> None:
+    older = read_all(engine)
+    with Session(engine) as session, session.begin():
+        session.execute(text("UPDATE initiative SET status = status WHERE id = 2"))
+    newer = read_all(engine)
+    assert older.version is not None and newer.version is not None
+    assert not snapshot._can_patch_from(newer, older.version)
+    assert snapshot._can_patch_from(older, newer.version)
