@@ -5,6 +5,7 @@
 # Python as one string and the report only joins them. The result is byte for byte what
 # Python's csv module writes for the values the xlsx report shows (tests/reports/test_csv_lines).
 
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -97,9 +98,55 @@ def iter_lines(
     for grouped in lists.joins:
         query = query.outerjoin(grouped, grouped.c.initiative_id == Initiative.id)
     query = query.where(*conditions(session, scope)).order_by(Initiative.id)
+    if not sqlite:
+        yield from _copied_lines(session, query, batch_size)
+        return
     result = session.connection().execute(query.execution_options(yield_per=batch_size))
     for partition in result.scalars().partitions():
         yield list(partition)
+
+
+# COPY's text format writes these characters of a value as backslash sequences.
+_COPY_ESCAPES = {"\\": "\\", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
+_COPY_ESCAPED = re.compile(r"\\(.)")
+
+
+def _copied_lines(session: Session, query: Any, batch_size: int) -> Iterator[list[str]]:
+    """PostgreSQL: the lines streamed by COPY ... TO STDOUT, which skips a cursor's fetches
+    and a result row per line (0.2 s of 1.1 s over 100k lines)."""
+    compiled = query.compile(
+        dialect=session.get_bind().dialect, compile_kwargs={"render_postcompile": True}
+    )
+    connection = session.connection().connection.dbapi_connection
+    assert connection is not None
+    pending: list[bytes] = []
+    rest = b""
+    with (
+        connection.cursor() as cursor,
+        cursor.copy(f"COPY ({compiled}) TO STDOUT", compiled.params) as copy,
+    ):
+        for data in copy:  # one message per line, in practice
+            pending.append(bytes(data))
+            if len(pending) >= batch_size:
+                lines, rest = _split(rest + b"".join(pending))
+                pending = []
+                yield lines
+    lines, rest = _split(rest + b"".join(pending))
+    if rest:
+        raise ValueError("COPY output ended inside a line")
+    if lines:
+        yield lines
+
+
+def _split(data: bytes) -> tuple[list[str], bytes]:
+    """The complete lines of `data`, unescaped, and the bytes after the last one (a line
+    break byte is never part of another UTF-8 character)."""
+    cut = data.rfind(b"\n") + 1
+    lines = data[:cut].decode().split("\n")[:-1]
+    for index, line in enumerate(lines):
+        if "\\" in line:  # a backslash, a tab or a line break in the text
+            lines[index] = _COPY_ESCAPED.sub(lambda match: _COPY_ESCAPES[match[1]], line)
+    return lines, data[cut:]
 
 
 # --- fields -----------------------------------------------------------------------------

@@ -82,6 +82,8 @@ def tricky(session: Session) -> list[int]:
         make_initiative(session, title="\tleading tab", start_date=date(2016, 2, 29)),
         make_initiative(session, title='Plain "quoted" word', budget=Decimal("999999999.99")),
         make_initiative(session, title="Œuvre ß ÉTÉ 移民", currency="USD"),
+        # What PostgreSQL's COPY writes as backslash sequences, and a literal "\n".
+        make_initiative(session, title="back\\slash \\n, form\ffeed\vtab\bspace"),
     ]
     add_funders(session, made[0], "Zeta fund", "=cmd|' /C calc'!A0", "alpha, beta")
     add_funders(session, made[1], "Fonds « Ébène »", "European Union", "Agence française")
@@ -110,6 +112,7 @@ def test_lines_equal_the_csv_module_on_the_xlsx_values(
     assert third[8] == "BFA; ETH; MLI; SEN"
     assert third[10] == "D1.01; D1.02; D3.01"
     assert by_ref[f"JV-{tricky[3]:06d}"][14] == "EU; Eu; eu; ÉU"
+    assert by_ref[f"JV-{tricky[8]:06d}"][3] == "back\\slash \\n, form\ffeed\vtab\bspace"
     assert by_ref[f"JV-{tricky[3]:06d}"][11] == "1234.50"
 
 
