@@ -1,5 +1,9 @@
 """FastAPI application factory: wiring only."""
 
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
@@ -16,8 +20,11 @@ from jvap.db import SessionDep, create_db_engine, create_sessionmaker
 from jvap.errors import ERROR_CLASSES, JvapError
 from jvap.initiatives.router import router as initiatives_router
 from jvap.reference.router import router as reference_router
+from jvap.reports import snapshot
 from jvap.reports.router import router as reports_router
 from jvap.web import router as web_router
+
+logger = logging.getLogger(__name__)
 
 ERROR_SHAPE = {
     "content": {
@@ -60,9 +67,26 @@ def _install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
 
+def _warm_summaries(app: FastAPI) -> None:
+    """Read the summaries' copy of the registry (a background thread at startup)."""
+    try:
+        with app.state.sessionmaker() as session:
+            snapshot.warm(session)
+    except Exception:  # a cold cache only costs time: the first summary reads it instead
+        logger.exception("could not read the summaries' copy of the registry at startup")
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    if app.state.settings.warm_summaries:
+        threading.Thread(target=_warm_summaries, args=(app,), name="warm", daemon=True).start()
+    yield
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     app = FastAPI(
+        lifespan=_lifespan,
         title="jvap",
         version=__version__,
         description="Monitoring database and data-collection tool for the Joint Valletta "

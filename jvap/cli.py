@@ -1,5 +1,6 @@
 """The `jvap` command line: thin wrappers over the services."""
 
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -136,6 +137,9 @@ def serve(host: str, port: int, reload: bool) -> None:
     import uvicorn  # only this command needs the server
 
     _settings()
+    # The server process reads the summaries' copy of the registry as it starts.
+    os.environ.setdefault("JVAP_WARM_SUMMARIES", "true")
+    get_settings.cache_clear()
     uvicorn.run("jvap.app:create_app", factory=True, host=host, port=port, reload=reload)
 
 

@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     session_ttl_hours: int = Field(default=12, gt=0)
     invitation_ttl_days: int = Field(default=7, gt=0)
     session_cookie_secure: bool = False
+    # Read the summaries' copy of the registry when the server starts, so that the first
+    # summary a user asks for does not wait for it (`jvap serve` turns it on).
+    warm_summaries: bool = False
 
     @field_validator("database_url")
     @classmethod

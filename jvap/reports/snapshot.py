@@ -251,6 +251,11 @@ def run(session: Session, compute: Callable[[Snapshot], T]) -> T:
     return compute(Snapshot(version=None))
 
 
+def warm(session: Session) -> None:
+    """Read every part of the current snapshot, so that the next summary finds them."""
+    run(session, lambda snap: [snap.part(session, name) for name in _LOADERS])
+
+
 def clear() -> None:
     """Forget every snapshot (tests, benchmarks of the cold path)."""
     with _cache_lock:

@@ -1,15 +1,19 @@
 """A snapshot that follows a committed one is patched from the change log, never wrong."""
 
 import math
+import threading
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, delete, text, update
 from sqlalchemy.orm import Session
 
+from jvap.app import create_app
+from jvap.config import Settings
 from jvap.db import create_db_engine, upgrade_database
 from jvap.initiatives import service as initiatives_service
 from jvap.initiatives.models import Initiative, InitiativeCountry
@@ -353,3 +357,20 @@ def test_a_snapshot_is_not_patched_from_a_newer_one(engine: Engine) -> None:
     assert older.version is not None and newer.version is not None
     assert not snapshot._can_patch_from(newer, older.version)
     assert snapshot._can_patch_from(older, newer.version)
+
+
+def test_the_server_reads_the_snapshot_as_it_starts(
+    fresh_database_url: str, engine: Engine
+) -> None:
+    settings = Settings(
+        database_url=fresh_database_url,
+        secret_key="warm-secret-key-0123456789abcdefghijkl",
+        warm_summaries=True,
+    )
+    snapshot.clear()
+    with TestClient(create_app(settings)):
+        warming = [thread for thread in threading.enumerate() if thread.name == "warm"]
+        for thread in warming:
+            thread.join(timeout=30)
+    with Session(engine) as session:
+        assert set(snapshot.current(session).parts) >= set(PARTS)
