@@ -48,6 +48,10 @@ def is_postgresql(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
+# Where a SQLite connection keeps its total_changes at BEGIN, for has_written.
+_CHANGES_AT_BEGIN = "jvap_total_changes_at_begin"
+
+
 def create_db_engine(url: str, **kwargs: Any) -> Engine:
     """Engine for `url`; on SQLite, makes savepoints, transactions and foreign keys work."""
     backend = make_url(url).get_backend_name()
@@ -74,9 +78,6 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
         connection.info[_CHANGES_AT_BEGIN] = connection.connection.dbapi_connection.total_changes
 
     return engine
-
-
-_CHANGES_AT_BEGIN = "jvap_total_changes_at_begin"
 
 
 def has_written(session: Session) -> bool:

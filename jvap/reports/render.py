@@ -422,25 +422,28 @@ def initiative_labels(lang: str) -> csv_lines.Labels:
 def initiative_values(lang: str) -> Callable[[Sequence[Any]], InitiativeValues]:
     """Maps a query row (INITIATIVE_COLUMNS order) to display values in one language.
 
-    Text is already neutralised (and made safe for xlsxwriter, export.xlsx_text) and lists
-    sorted; missing values stay None. This runs once
-    per initiative of a 100k-row report, hence the closure and the inlined checks.
+    Text is already neutralised and made safe for xlsxwriter (as _xlsx does), lists sorted;
+    missing values stay None. This runs once per initiative of a 100k-row report, hence
+    the closure and the inlined checks.
     """
     labels = initiative_labels(lang)
     kinds, statuses, scopes = labels.kind, labels.status, labels.scope
     publications = labels.publication
     triggers = initiatives_export.FORMULA_TRIGGERS
-
     rich = initiatives_export.xlsx_text
+
+    def shown(text: str) -> str:
+        # _xlsx, with its two calls kept for the rare text that needs them.
+        if text.startswith(triggers):
+            return "'" + text
+        return rich(text) if text.startswith("<") else text
 
     def listed(joined: str | None) -> str | None:
         if not joined:
             return None
         if ";" in joined:
             joined = "; ".join(sorted(joined.split(";")))
-        if joined.startswith(triggers):
-            return "'" + joined
-        return rich(joined) if joined.startswith("<") else joined
+        return shown(joined)
 
     def values(row: Sequence[Any]) -> InitiativeValues:
         (
@@ -465,11 +468,7 @@ def initiative_values(lang: str) -> Callable[[Sequence[Any]], InitiativeValues]:
             format_ref(initiative_id),
             partner,
             kinds.get(kind, kind),
-            "'" + title
-            if title.startswith(triggers)
-            else rich(title)
-            if title.startswith("<")
-            else title,
+            shown(title),
             statuses.get(status, status),
             start,
             end,

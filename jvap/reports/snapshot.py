@@ -11,6 +11,7 @@ from sqlalchemy import (
     BigInteger,
     Float,
     Integer,
+    Select,
     String,
     Text,
     case,
@@ -421,27 +422,17 @@ def _load_initiatives(session: Session, _snapshot: Snapshot, where: Any = None) 
     )
 
 
-def _pairs_of(initiative_id: Any, key: Any) -> Callable[[Session], Any]:
-    """The (initiative_id, key) select of a link table."""
-    return lambda _session: select(initiative_id, key)
-
-
-def _funder_pairs(_session: Session) -> Any:
-    """(initiative, country) for each funder that is a partner with a country: funded_by_country."""
-    return (
-        select(InitiativeFunder.initiative_id, Partner.country_iso3)
-        .join(Partner, Partner.code == InitiativeFunder.partner_code)
-        .where(Partner.country_iso3.is_not(None))
-        .distinct()
-    )
-
-
 # Each link part: its (initiative_id, key) select.
-_PAIRS: dict[str, Callable[[Session], Any]] = {
-    "countries": _pairs_of(InitiativeCountry.initiative_id, InitiativeCountry.country_iso3),
-    "domains": _pairs_of(InitiativeDomain.initiative_id, InitiativeDomain.domain_code),
-    "priorities": _pairs_of(InitiativePriority.initiative_id, InitiativePriority.priority_code),
-    "funders": _funder_pairs,
+_PAIRS: dict[str, Select[Any]] = {
+    "countries": select(InitiativeCountry.initiative_id, InitiativeCountry.country_iso3),
+    "domains": select(InitiativeDomain.initiative_id, InitiativeDomain.domain_code),
+    "priorities": select(InitiativePriority.initiative_id, InitiativePriority.priority_code),
+    # (initiative, country) for each funder that is a partner with a country:
+    # funded_by_country.
+    "funders": select(InitiativeFunder.initiative_id, Partner.country_iso3)
+    .join(Partner, Partner.code == InitiativeFunder.partner_code)
+    .where(Partner.country_iso3.is_not(None))
+    .distinct(),
 }
 
 
@@ -467,15 +458,15 @@ def _read_pairs(session: Session, pairs: Any) -> tuple[np.ndarray, Codes]:
 def _link_loader(name: str) -> Callable[[Session, Snapshot], Links]:
     def load(session: Session, snapshot: Snapshot) -> Links:
         initiatives: Initiatives = snapshot.part(session, "initiatives")
-        ids, key = _read_pairs(session, _PAIRS[name](session))
+        ids, key = _read_pairs(session, _PAIRS[name])
         return Links(initiative=initiatives.index(ids), key=key)
 
     return load
 
 
-def _load_revisions(session: Session, snapshot: Snapshot, where: Any = None) -> Revisions:
+def _load_revisions(session: Session, snapshot: Snapshot) -> Revisions:
     initiatives: Initiatives = snapshot.part(session, "initiatives")
-    return _revision_rows(session, where, initiatives.index)
+    return _revision_rows(session, None, initiatives.index)
 
 
 def _revision_rows(session: Session, where: Any, index: Callable[[Any], np.ndarray]) -> Revisions:
@@ -607,7 +598,7 @@ def _link_patcher(name: str) -> Callable[[Session, Snapshot, Patch], Links]:
     def patch_links(session: Session, snapshot: Snapshot, patch: Patch) -> Links:
         old: Links = patch.previous[name]
         initiatives: Initiatives = snapshot.part(session, "initiatives")
-        pairs = _PAIRS[name](session)
+        pairs = _PAIRS[name]
         # Inside the pairs' select: SQLite would otherwise build all of a DISTINCT first.
         new_ids, new_key = _read_pairs(
             session, pairs.where(_only(session, snapshot, pairs.selected_columns[0]))
