@@ -3,11 +3,11 @@
 from logging.config import fileConfig
 
 from alembic import context
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
 
 from jvap.config import get_settings
 from jvap.db import create_db_engine
-from jvap.models import Base, include_name
+from jvap.models import Base, include_name, include_object_for
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logging", True):
@@ -23,6 +23,7 @@ def run_on(connection: Connection) -> None:
         render_as_batch=True,  # SQLite cannot ALTER most things; batch mode rebuilds tables
         compare_type=True,
         include_name=include_name,
+        include_object=include_object_for(connection.dialect.name),
         # jvap.db makes SQLite emit BEGIN itself, so DDL is transactional on both backends.
         transactional_ddl=True,
     )
@@ -31,13 +32,15 @@ def run_on(connection: Connection) -> None:
 
 
 def run_migrations_offline() -> None:
+    url = config.get_main_option("sqlalchemy.url") or get_settings().database_url
     context.configure(
-        url=config.get_main_option("sqlalchemy.url") or get_settings().database_url,
+        url=url,
         target_metadata=target_metadata,
         literal_binds=True,
         render_as_batch=True,
         compare_type=True,
         include_name=include_name,
+        include_object=include_object_for(make_url(url).get_backend_name()),
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -7,7 +7,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect
 
 from jvap.db import alembic_config, create_db_engine
-from jvap.models import Base, include_name
+from jvap.models import Base, include_name, include_object_for
 
 
 def test_single_head_revision() -> None:
@@ -40,7 +40,12 @@ def test_up_and_down_every_step_then_models_match(fresh_database_url: str) -> No
         with engine.connect() as conn:
             diff = compare_metadata(
                 MigrationContext.configure(
-                    conn, opts={"compare_type": True, "include_name": include_name}
+                    conn,
+                    opts={
+                        "compare_type": True,
+                        "include_name": include_name,
+                        "include_object": include_object_for(conn.dialect.name),
+                    },
                 ),
                 Base.metadata,
             )

@@ -215,6 +215,35 @@ DATABASE_ONLY_INDEXES = frozenset(
 )
 
 
+# Foreign keys that PostgreSQL checks with statement triggers instead (one join per
+# statement, not one lookup per row: see migration e6f1a8b3c5d7), as (table, column):
+# every key of the initiative's own tables, except a revision's user and submission.
+STATEMENT_CHECKED_KEYS = frozenset(
+    {
+        ("initiative", "partner_code"),
+        *(
+            (f"initiative_{child}", "initiative_id")
+            for child in (
+                "country",
+                "domain",
+                "external_id",
+                "funder",
+                "implementer",
+                "priority",
+                "process",
+                "region",
+                "revision",
+                "target_group",
+            )
+        ),
+        ("initiative_country", "country_iso3"),
+        ("initiative_domain", "domain_code"),
+        ("initiative_funder", "partner_code"),
+        ("initiative_priority", "priority_code"),
+    }
+)
+
+
 def is_database_only(name: str | None, type_: str) -> bool:
     """Whether a reflected object is one of those backend-specific search structures."""
     if name is None:
