@@ -7,7 +7,7 @@ from operator import itemgetter
 from typing import Any
 
 import psycopg
-from sqlalchemy import JSON, Date, DateTime, Table, bindparam, insert, text, update
+from sqlalchemy import JSON, Date, DateTime, Table, insert, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -110,12 +110,18 @@ def _sqlite_insert(
 
 
 def _copy(
-    session: Session, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    session: Session,
+    table: Table,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    into: str | None = None,
 ) -> None:
+    """COPY `rows` into `table`, or into the table named `into` with `table`'s columns."""
     # COPY sends text: JSON columns get their serialised form (NULL stays NULL).
     json_indexes = [i for i, name in enumerate(columns) if isinstance(table.c[name].type, JSON)]
     names = ", ".join(f'"{name}"' for name in columns)
-    statement = f'COPY "{table.name}" ({names}) FROM STDIN'
+    statement = f'COPY "{into or table.name}" ({names}) FROM STDIN'
     connection = session.connection().connection.driver_connection
     assert connection is not None
     try:
@@ -205,16 +211,10 @@ def update_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
     if len({row["id"] for row in rows}) != len(rows):
         raise ValueError(f"update_rows on {table.name}: the same id is given more than once")
     columns = [name for name in rows[0] if name != "id"]
-    if is_postgresql(session):
-        # psycopg pipelines an executemany: one round trip for the lot.
-        session.connection().execute(
-            update(table)
-            .where(table.c.id == bindparam("_id"))
-            .values({name: bindparam(name) for name in columns}),
-            [{"_id": row["id"], **{name: row[name] for name in columns}} for row in rows],
-        )
-        return
     pick = _picker(["id", *columns])
+    if is_postgresql(session):
+        _copy_and_update(session, table, columns, [pick(row) for row in rows])
+        return
     params = _sqlite_params(session, table, ["id", *columns], [pick(row) for row in rows])
     # UPDATE ... FROM (SQLite 3.33+); VALUES names its columns column1, column2, ...: column1
     # is the id.
@@ -226,3 +226,25 @@ def update_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
         len(columns) + 1,
         params,
     )
+
+
+def _copy_and_update(
+    session: Session, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """PostgreSQL: the rows COPied into a scratch table, then one UPDATE ... FROM it. An
+    executemany, even pipelined, runs one statement per row: 0.65 s for 5,000 initiatives
+    against ~0.2 s."""
+    scratch = f"jvap_update_{table.name}"
+    names = ", ".join(f'"{name}"' for name in ["id", *columns])
+    assignments = ", ".join(f'"{name}" = s."{name}"' for name in columns)
+    connection = session.connection()
+    # The table's column types without its constraints; dropped at once, so that the next
+    # call (with other columns, perhaps) starts from nothing.
+    connection.exec_driver_sql(
+        f'CREATE TEMPORARY TABLE "{scratch}" AS SELECT {names} FROM "{table.name}" WITH NO DATA'
+    )
+    _copy(session, table, ["id", *columns], rows, into=scratch)
+    connection.exec_driver_sql(
+        f'UPDATE "{table.name}" AS t SET {assignments} FROM "{scratch}" AS s WHERE t.id = s.id'
+    )
+    connection.exec_driver_sql(f'DROP TABLE "{scratch}"')

@@ -398,7 +398,9 @@ def test_return_with_comments(session: Session, campaign: Any) -> None:
     with pytest.raises(Conflict):
         service.accept_submission(session, submission_id=submission.id)
     actions = session.scalars(
-        select(AuditEvent.action).where(AuditEvent.object_type == "submission")
+        select(AuditEvent.action)
+        .where(AuditEvent.object_type == "submission")
+        .order_by(AuditEvent.id)
     ).all()
     assert actions == ["submission.upload", "submission.return"]
 

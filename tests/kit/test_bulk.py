@@ -115,6 +115,33 @@ def test_updated_rows_change_only_their_own_values(session: Session) -> None:
     assert found(session, "Bulk programme") == {ids[7]}
 
 
+def test_updates_follow_each_other_in_one_transaction(session: Session) -> None:
+    """Each update brings its own columns (PostgreSQL copies them into a scratch table that
+    must not outlive the call), NULLs and dates included; a refused one changes nothing."""
+    ids = bulk.insert_rows_returning_ids(
+        session, Initiative.__table__, [initiative_row(n) for n in range(1, 4)]
+    )
+    bulk.update_rows(
+        session, Initiative.__table__, [{"id": i, "budget": None, "currency": None} for i in ids]
+    )
+    bulk.update_rows(
+        session,
+        Initiative.__table__,
+        [{"id": i, "end_date": date(2030, 1, i), "title": f"Extended {i}"} for i in ids],
+    )
+    with pytest.raises(IntegrityError), session.begin_nested():
+        bulk.update_rows(
+            session,
+            Initiative.__table__,
+            [{"id": ids[0], "partner_code": "MLI"}, {"id": ids[1], "partner_code": "NOPE"}],
+        )
+    session.expire_all()
+    columns = (Initiative.title, Initiative.end_date, Initiative.budget, Initiative.partner_code)
+    assert stored(session, ids, *columns) == [
+        (i, f"Extended {i}", date(2030, 1, i), None, "GHA") for i in ids
+    ]
+
+
 def test_a_refused_row_raises_the_sqlalchemy_error_and_writes_nothing(session: Session) -> None:
     (initiative_id,) = bulk.insert_rows_returning_ids(
         session, Initiative.__table__, [initiative_row(1)]
