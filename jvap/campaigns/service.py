@@ -2,7 +2,6 @@
 
 import hashlib
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -41,8 +40,6 @@ ASSIGNED_STATUSES = ("partner", "member", "partner_organisation")
 VALID_STATUSES = ("pending_review", "returned", "accepted")
 STATE_OF = {"pending_review": "submitted", "returned": "returned", "accepted": "accepted"}
 LANGS = ("en", "fr")
-# Uploads parsed beside the request thread (see receive_submission).
-_PARSERS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="jvap-parse")
 
 
 # --- campaigns -----------------------------------------------------------------------------
@@ -318,16 +315,6 @@ def receive_submission(
     if latest is not None and latest.sha256 == digest:
         return latest, False
 
-    # Parsed on another thread while this one stores the raw file and reads what the
-    # checks need from the database: python-calamine lets go of the GIL as it parses, so
-    # the two overlap (on PostgreSQL ~25 ms of round trips, a tenth of the pipeline).
-    parsing_job = _PARSERS.submit(
-        parsing.read_questionnaire,
-        content,
-        keys=list(FIELDS),
-        aliases=validation.header_aliases(),
-        max_uncompressed=max_uncompressed,
-    )
     submission = Submission(
         assignment_id=assignment.id,
         uploaded_by_id=user.id if user is not None else None,
@@ -345,7 +332,11 @@ def receive_submission(
     session.flush()
 
     result, parsed, snapshot = _check_upload(
-        session, parsing_job, campaign=campaign, partner_code=partner_code
+        session,
+        content,
+        campaign=campaign,
+        partner_code=partner_code,
+        max_uncompressed=max_uncompressed,
     )
     issues = sorted(result.issues, key=_sort_key)
     submission.report = {
@@ -399,27 +390,32 @@ def receive_submission(
 
 def _check_upload(
     session: Session,
-    parsing_job: Future[parsing.ParsedFile],
+    content: bytes,
     *,
     campaign: Campaign,
     partner_code: str,
+    max_uncompressed: int,
 ) -> tuple[validation.ValidationResult, parsing.ParsedFile, ReferenceSnapshot]:
-    """The upload, once `parsing_job` has read it, validated; and the reference snapshot it
-    was validated with."""
+    """The upload read and validated, and the reference snapshot it was validated with."""
+    parsed = parsing.read_questionnaire(
+        content,
+        keys=list(FIELDS),
+        aliases=validation.header_aliases(),
+        max_uncompressed=max_uncompressed,
+    )
     expected = validation.Expectation(
         campaign_code=campaign.code,
         partner_code=partner_code,
         questionnaire_version=campaign.questionnaire_version,
     )
     snapshot = reference_service.load_snapshot(session)
-    partner_ids = list(
-        session.scalars(select(Initiative.id).where(Initiative.partner_code == partner_code))
-    )
-    parsed = parsing_job.result()
     if not parsed.readable:
         result = validation.validate(parsed, snapshot, expected=expected, stored={}, partner_ids=())
         return result, parsed, snapshot
     stored = initiatives_service.load_records(session, ids=validation.referenced_ids(parsed))
+    partner_ids = list(
+        session.scalars(select(Initiative.id).where(Initiative.partner_code == partner_code))
+    )
     result = validation.validate(
         parsed, snapshot, expected=expected, stored=stored, partner_ids=partner_ids
     )
