@@ -116,11 +116,17 @@ class Reference:
 
 @dataclass(frozen=True, slots=True)
 class Patch:
-    """What a part is patched from: the previous snapshot's parts and the sorted ids of the
-    initiatives written since."""
+    """What a part is patched from: the previous snapshot's parts and, per table, the sorted
+    ids of the initiatives written there since."""
 
     previous: dict[str, Any]
-    touched: np.ndarray
+    touched: dict[str, np.ndarray]
+
+    def ids(self, table_name: str) -> np.ndarray:
+        return self.touched.get(table_name, _NO_IDS)
+
+
+_NO_IDS = np.array([], dtype=np.int64)
 
 
 @dataclass(slots=True)
@@ -138,9 +144,9 @@ class Snapshot:
     # The previous snapshot's parts and the counter they were read at.
     previous: dict[str, Any] = field(default_factory=dict)
     previous_counter: int = 0
-    # The initiative ids written since previous_counter, or None to read parts afresh;
-    # worked out once, by the first part that needs it.
-    touched: np.ndarray | None = None
+    # The initiative ids written since previous_counter, per table, or None to read parts
+    # afresh; worked out once, by the first part that needs it.
+    touched: dict[str, np.ndarray] | None = None
     touched_known: bool = False
 
     def part(self, session: Session, name: str) -> Any:
@@ -173,7 +179,7 @@ class Snapshot:
             found = self.parts[name] = build()
         return found  # type: ignore[no-any-return]
 
-    def _touched(self, session: Session, previous: dict[str, Any]) -> np.ndarray | None:
+    def _touched(self, session: Session, previous: dict[str, Any]) -> dict[str, np.ndarray] | None:
         if not self.touched_known:
             self.touched = _touched_since(session, previous, self.previous_counter)
             self.touched_known = True
@@ -340,28 +346,38 @@ def _start_year(session: Session) -> Any:
 
 _change_log = table(
     CHANGE_LOG,
-    column("initiative_id"),  # SQLite: one row per initiative
+    column("table_name"),
+    column("initiative_id"),  # SQLite: one row per table and initiative
     column("initiative_ids"),  # PostgreSQL: one row per write statement
     column("counter"),
 )
 
 
-def _touched_query(session: Session, since: int) -> Any:
-    """Ids of the initiatives written after counter `since` (0: a reference write)."""
+def _touched_query(session: Session, since: int, table_name: str | None = None) -> Any:
+    """(table, initiative id) written after counter `since` (id 0: a reference write); only
+    the ids, of `table_name`, when it is given."""
     log = _change_log.c
     if is_sqlite(session):
-        return select(log.initiative_id).where(log.counter > since)
+        if table_name is None:
+            return select(log.table_name, log.initiative_id).where(log.counter > since)
+        return select(log.initiative_id).where(log.counter > since, log.table_name == table_name)
     # A null counter: written by this transaction, not yet committed. Two selects, not an
     # OR, so that each reads its own index.
     ids = func.unnest(log.initiative_ids)
+    selected = [ids] if table_name is not None else [log.table_name, ids]
+    named = [log.table_name == table_name] if table_name is not None else []
     return union_all(
-        select(ids).where(log.counter > since), select(ids).where(log.counter.is_(None))
+        select(*selected).where(log.counter > since, *named),
+        select(*selected).where(log.counter.is_(None), *named),
     )
 
 
-def _touched_since(session: Session, previous: dict[str, Any], since: int) -> np.ndarray | None:
-    """The sorted ids written after counter `since`, or None when patching `previous` is not
-    possible (a reference write, a pruned log) or costs more than reading afresh."""
+def _touched_since(
+    session: Session, previous: dict[str, Any], since: int
+) -> dict[str, np.ndarray] | None:
+    """Per table, the sorted ids written there after counter `since`; None when patching
+    `previous` is not possible (a reference write, a pruned log) or costs more than reading
+    afresh."""
     initiatives: Initiatives | None = previous.get("initiatives")
     if initiatives is None:
         return None
@@ -372,19 +388,26 @@ def _touched_since(session: Session, previous: dict[str, Any], since: int) -> np
     )
     if floor is None or floor > since:
         return None
-    touched = _touched_query(session, since).subquery().c[0]
-    joined = session.connection().execute(
-        select(func.aggregate_strings(cast(touched, Text), NUMBER_SEPARATOR))
+    table_name, touched = _touched_query(session, since).subquery().c
+    groups = session.connection().execute(
+        select(table_name, func.aggregate_strings(cast(touched, Text), NUMBER_SEPARATOR)).group_by(
+            table_name
+        )
     )
-    ids = np.unique(_numbers(joined.scalar(), np.int64))
-    if (len(ids) and ids[0] == 0) or len(ids) > PATCH_SHARE * len(initiatives.ids) + 100:
+    ids = {name: np.unique(_numbers(joined, np.int64)) for name, joined in groups}
+    if not ids:
+        return ids
+    every = np.unique(np.concatenate(list(ids.values())))
+    if every[0] == 0 or len(every) > PATCH_SHARE * len(initiatives.ids) + 100:
         return None
     return ids
 
 
 def _only(session: Session, snapshot: Snapshot, initiative_id: Any) -> Any:
-    """The condition that keeps the rows of initiatives written since the previous snapshot."""
-    return initiative_id.in_(_touched_query(session, snapshot.previous_counter))
+    """The condition that keeps the rows of initiatives written in the table of the
+    `initiative_id` column since the previous snapshot."""
+    table_name = initiative_id.expression.table.name
+    return initiative_id.in_(_touched_query(session, snapshot.previous_counter, table_name))
 
 
 # --- the parts --------------------------------------------------------------------------
@@ -557,8 +580,11 @@ def _is_touched(ids: np.ndarray, touched: np.ndarray) -> np.ndarray:
 
 def _patch_initiatives(session: Session, snapshot: Snapshot, patch: Patch) -> Initiatives:
     old: Initiatives = patch.previous["initiatives"]
+    touched = patch.ids(Initiative.__tablename__)
+    if not len(touched):
+        return old  # only their links or revisions were written
     new = _load_initiatives(session, snapshot, _only(session, snapshot, Initiative.id))
-    kept = ~_is_touched(old.ids, patch.touched)
+    kept = ~_is_touched(old.ids, touched)
     ids = np.concatenate([old.ids[kept], new.ids])
     order = np.argsort(ids, kind="stable")
 
@@ -582,16 +608,26 @@ def _patch_initiatives(session: Session, snapshot: Snapshot, patch: Patch) -> In
 
 
 def _carried(
-    session: Session, snapshot: Snapshot, patch: Patch, indexes: np.ndarray
+    session: Session, snapshot: Snapshot, patch: Patch, indexes: np.ndarray, table_name: str
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Of the previous snapshot's initiative indexes: which rows to keep (their initiative
-    was not touched) and, for those, the initiative's index in this snapshot. The new
-    indexes come from one lookup per initiative, shared by the parts, then a gather."""
+    """Of the previous snapshot's rows of `table_name`, by initiative index: which to keep
+    (their initiative is still there and had no rows written in that table) and, for those,
+    the initiative's index in this snapshot. The new indexes come from one lookup per
+    initiative, shared by the parts, then a gather."""
     initiatives: Initiatives = snapshot.part(session, "initiatives")
     previous: Initiatives = patch.previous["initiatives"]
-    kept = ~_is_touched(previous.ids[indexes], patch.touched)
-    moved = snapshot.derived("renumbered", lambda: initiatives.index(previous.ids))
+    moved, present = snapshot.derived("renumbered", lambda: _renumbered(previous, initiatives))
+    kept = present[indexes] & ~_is_touched(previous.ids[indexes], patch.ids(table_name))
     return kept, moved[indexes[kept]]
+
+
+def _renumbered(previous: Initiatives, current: Initiatives) -> tuple[np.ndarray, np.ndarray]:
+    """Each previous initiative's index in `current`, and whether it is still there (a
+    deleted initiative's links and revisions go with it, logged or not)."""
+    moved = current.index(previous.ids)
+    if not len(current.ids):
+        return moved, np.zeros(len(previous.ids), dtype=bool)
+    return moved, current.ids[np.minimum(moved, len(current.ids) - 1)] == previous.ids
 
 
 def _link_patcher(name: str) -> Callable[[Session, Snapshot, Patch], Links]:
@@ -599,11 +635,18 @@ def _link_patcher(name: str) -> Callable[[Session, Snapshot, Patch], Links]:
         old: Links = patch.previous[name]
         initiatives: Initiatives = snapshot.part(session, "initiatives")
         pairs = _PAIRS[name]
-        # Inside the pairs' select: SQLite would otherwise build all of a DISTINCT first.
-        new_ids, new_key = _read_pairs(
-            session, pairs.where(_only(session, snapshot, pairs.selected_columns[0]))
-        )
-        kept, carried = _carried(session, snapshot, patch, old.initiative)
+        initiative_id = pairs.selected_columns[0]
+        table_name = initiative_id.table.name
+        written = len(patch.ids(table_name))
+        if not written and initiatives is patch.previous["initiatives"]:
+            return old  # neither these links nor the initiatives they point at changed
+        new_ids, new_key = np.array([], np.int64), Codes(_NO_IDS, np.array([], dtype=object))
+        if written:
+            # Inside the pairs' select: SQLite would otherwise build all of a DISTINCT first.
+            new_ids, new_key = _read_pairs(
+                session, pairs.where(_only(session, snapshot, initiative_id))
+            )
+        kept, carried = _carried(session, snapshot, patch, old.initiative, table_name)
         return Links(
             initiative=np.concatenate([carried, initiatives.index(new_ids)]),
             key=_sorted_keys(_merged_codes(old.key, kept, new_key)),
@@ -615,10 +658,16 @@ def _link_patcher(name: str) -> Callable[[Session, Snapshot, Patch], Links]:
 def _patch_revisions(session: Session, snapshot: Snapshot, patch: Patch) -> Revisions:
     old: Revisions = patch.previous["revisions"]
     initiatives: Initiatives = snapshot.part(session, "initiatives")
+    table_name = InitiativeRevision.__tablename__
+    written = len(patch.ids(table_name))
+    if not written and initiatives is patch.previous["initiatives"]:
+        return old
     new = _revision_rows(
-        session, _only(session, snapshot, InitiativeRevision.initiative_id), initiatives.index
+        session,
+        _only(session, snapshot, InitiativeRevision.initiative_id) if written else literal(False),
+        initiatives.index,
     )
-    kept, carried = _carried(session, snapshot, patch, old.initiative)
+    kept, carried = _carried(session, snapshot, patch, old.initiative, table_name)
     return Revisions(
         initiative=np.concatenate([carried, new.initiative]),
         number=np.concatenate([old.number[kept], new.number]),
