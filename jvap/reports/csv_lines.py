@@ -5,13 +5,18 @@
 # Python as one string and the report only joins them. The result is byte for byte what
 # Python's csv module writes for the values the xlsx report shows (tests/reports/test_csv_lines).
 
+import os
+import queue
 import re
+import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Connection,
+    Engine,
     String,
     Text,
     case,
@@ -40,6 +45,9 @@ from jvap.reports.queries import Scope, conditions, tune_for_reports
 # A field holding one of these is quoted by Python's csv module (QUOTE_MINIMAL).
 QUOTE_TRIGGERS = (",", '"', "\n", "\r")
 LINE_END = "\r\n"
+# PostgreSQL: from this many initiatives on, two connections build half of the lines each;
+# below, one is about as fast as two.
+SPLIT_FROM = 20_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,9 +68,18 @@ def quote(text: str) -> str:
 
 
 def iter_lines(
-    session: Session, *, scope: Scope, labels: Labels, batch_size: int = 5000
+    session: Session,
+    *,
+    scope: Scope,
+    labels: Labels,
+    batch_size: int = 5000,
+    split_from: int = SPLIT_FROM,
 ) -> Iterator[list[str]]:
-    """Batches of CSV lines (without line ends), one per initiative in `scope`, ids ascending."""
+    """Batches of CSV lines (without line ends), one per initiative in `scope`, ids ascending.
+
+    On PostgreSQL, from `split_from` initiatives on, two connections each build half of the
+    lines from the same snapshot as this session's (see _halves).
+    """
     tune_for_reports(session)
     sqlite = is_sqlite(session)
     row = Initiative
@@ -97,13 +114,87 @@ def iter_lines(
     query = select(type_coerce(line, String).label("line"))
     for grouped in lists.joins:
         query = query.outerjoin(grouped, grouped.c.initiative_id == Initiative.id)
-    query = query.where(*conditions(session, scope)).order_by(Initiative.id)
+    where = conditions(session, scope)
+    query = query.where(*where).order_by(Initiative.id)
     if not sqlite:
-        yield from _copied_lines(session, query, batch_size)
+        split = _split_point(session, where, split_from)
+        if split is None:
+            yield from _copied_lines(session.connection(), query, batch_size)
+        else:
+            yield from _halves(session, query, split, batch_size)
         return
     result = session.connection().execute(query.execution_options(yield_per=batch_size))
     for partition in result.scalars().partitions():
         yield list(partition)
+
+
+# --- PostgreSQL: two halves at once ------------------------------------------------------
+
+
+def _split_point(session: Session, where: list[Any], split_from: int) -> int | None:
+    """The id that splits the initiatives in scope into two halves; None to build every line
+    on this session's connection: a small scope, a session bound to a connection rather than
+    an engine (other connections could not see its data), or one that has written."""
+    if not isinstance(session.get_bind(), Engine) or (os.cpu_count() or 1) < 2:
+        return None
+    row = session.execute(
+        select(
+            func.count(),
+            func.min(Initiative.id),
+            func.max(Initiative.id),
+            func.txid_current_if_assigned(),
+        ).where(*where)
+    ).one()
+    count, lowest, highest, own_transaction = row
+    if count < split_from or own_transaction is not None:
+        return None
+    return int(lowest + highest) // 2 + 1
+
+
+_SNAPSHOT_ID = re.compile(r"[0-9A-F]+-[0-9A-F]+-[0-9]+")
+
+
+def _halves(session: Session, query: Any, split: int, batch_size: int) -> Iterator[list[str]]:
+    """The lines of ids below `split` and from `split` on, each built by a connection of its
+    own in parallel (0.8 s -> 0.65 s over 100k lines on two cores), streamed in order.
+
+    Both import this session's snapshot (pg_export_snapshot), so that they see exactly what
+    it sees, as pg_dump's parallel workers do; the snapshot lives while this transaction
+    does. The second half waits in memory until the first is written.
+    """
+    engine = session.get_bind()
+    assert isinstance(engine, Engine)
+    exported = session.execute(select(func.pg_export_snapshot())).scalar_one()
+    if not _SNAPSHOT_ID.fullmatch(exported):
+        raise ValueError(f"unexpected snapshot id {exported!r}")
+    later: queue.SimpleQueue[list[str] | BaseException | None] = queue.SimpleQueue()
+
+    def lines_of(part: Any) -> Iterator[list[str]]:
+        with engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn:
+            # SET takes no parameters: the id is checked to be what PostgreSQL hands out.
+            conn.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{exported}'")
+            tune_for_reports(conn)
+            yield from _copied_lines(conn, part, batch_size)
+
+    def second_half() -> None:
+        try:
+            for lines in lines_of(query.where(Initiative.id >= split)):
+                later.put(lines)
+        except BaseException as error:  # handed to the reading thread, which raises it
+            later.put(error)
+        else:
+            later.put(None)
+
+    worker = threading.Thread(target=second_half, name="jvap-csv-half", daemon=True)
+    worker.start()
+    try:
+        yield from lines_of(query.where(Initiative.id < split))
+        while (item := later.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        worker.join()
 
 
 # COPY's text format writes these characters of a value as backslash sequences.
@@ -111,18 +202,18 @@ _COPY_ESCAPES = {"\\": "\\", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\
 _COPY_ESCAPED = re.compile(r"\\(.)")
 
 
-def _copied_lines(session: Session, query: Any, batch_size: int) -> Iterator[list[str]]:
+def _copied_lines(connection: Connection, query: Any, batch_size: int) -> Iterator[list[str]]:
     """PostgreSQL: the lines streamed by COPY ... TO STDOUT, which skips a cursor's fetches
     and a result row per line (0.2 s of 1.1 s over 100k lines)."""
     compiled = query.compile(
-        dialect=session.get_bind().dialect, compile_kwargs={"render_postcompile": True}
+        dialect=connection.dialect, compile_kwargs={"render_postcompile": True}
     )
-    connection = session.connection().connection.dbapi_connection
-    assert connection is not None
+    driver = connection.connection.dbapi_connection
+    assert driver is not None
     pending: list[bytes] = []
     rest = b""
     with (
-        connection.cursor() as cursor,
+        driver.cursor() as cursor,
         cursor.copy(f"COPY ({compiled}) TO STDOUT", compiled.params) as copy,
     ):
         for data in copy:  # one message per line, in practice

@@ -127,7 +127,10 @@ def test_updates_follow_each_other_in_one_transaction(session: Session) -> None:
     bulk.update_rows(
         session,
         Initiative.__table__,
-        [{"id": i, "end_date": date(2030, 1, i), "title": f"Extended {i}"} for i in ids],
+        [
+            {"id": i, "end_date": date(2030, 1, day), "title": f"Extended {i}"}
+            for day, i in enumerate(ids, start=1)
+        ],
     )
     with pytest.raises(IntegrityError), session.begin_nested():
         bulk.update_rows(
@@ -138,7 +141,7 @@ def test_updates_follow_each_other_in_one_transaction(session: Session) -> None:
     session.expire_all()
     columns = (Initiative.title, Initiative.end_date, Initiative.budget, Initiative.partner_code)
     assert stored(session, ids, *columns) == [
-        (i, f"Extended {i}", date(2030, 1, i), None, "GHA") for i in ids
+        (i, f"Extended {i}", date(2030, 1, day), None, "GHA") for day, i in enumerate(ids, start=1)
     ]
 
 
