@@ -7,8 +7,9 @@ Builds its own data in a scratch database (a SQLite temp file, or a fresh Postgr
 database on 127.0.0.1:5432), then measures:
 - each summary (median of several runs) against pandas: read the same rows, then groupby;
   warm (registry unchanged since the previous summary), after a committed write of one
-  initiative and of 5,000 (the snapshot patched from the change log), and the first call
-  of a process (everything read);
+  initiative, of 5,000 (a status set again) and of 5,000 new ones with their links and
+  revisions, as an accepted questionnaire writes them (the snapshot patched from the change
+  log), and the first call of a process (everything read);
 - the 100k-row xlsx report (xlsxwriter, constant memory) against pandas.to_excel(openpyxl),
   each in a child process whose peak RSS is read with resource.getrusage;
 - the 100k-row CSV report (median of several child processes).
@@ -49,6 +50,7 @@ from jvap.initiatives.models import (  # noqa: E402
     InitiativePriority,
     InitiativeRevision,
 )
+from jvap.initiatives.rules import InitiativeRecord  # noqa: E402
 from jvap.reference import service as reference_service  # noqa: E402
 from jvap.reference.models import Partner, Priority  # noqa: E402
 from jvap.reports import queries, service, snapshot  # noqa: E402
@@ -269,6 +271,30 @@ def touch(engine: Engine, initiatives: int = 1) -> None:
         )
 
 
+def add_new(engine: Engine, initiatives: int = 5000) -> None:
+    """A committed write of new initiatives with their links and revisions, as accepting a
+    questionnaire makes: every part of the snapshot has rows to patch."""
+    record = InitiativeRecord(
+        kind="project",
+        title="Accepted from a questionnaire",
+        description="Support to national authorities",
+        status="ongoing",
+        start_date=date(2024, 1, 1),
+        domains=["D1", "D3"],
+        scope="regional",
+        countries=["SEN", "MLI", "NER"],
+        budget=Decimal(250_000),
+        currency="EUR",
+        funders=["European Union", "GIZ"],
+        implementers=["IOM"],
+        target_groups=["youth"],
+    )
+    with Session(engine) as session, session.begin():
+        initiatives_service.create_initiatives(
+            session, [("SEN", record)] * initiatives, user_id=None, publish=True
+        )
+
+
 def bench_summaries(engine: Engine, runs: int) -> list[dict[str, Any]]:
     results = []
     filters = SummaryFilters()
@@ -288,6 +314,7 @@ def bench_summaries(engine: Engine, runs: int) -> list[dict[str, Any]]:
         first = summarise(dimension, snapshot.clear)
         after_one = summarise(dimension, lambda: touch(engine))
         after_bulk = summarise(dimension, lambda: touch(engine, 5000))
+        after_new = summarise(dimension, lambda: add_new(engine))
         with Session(engine) as session:
             ours = median_ms(
                 lambda d=dimension, s=session: service.summarise(s, dimension=d, filters=filters),
@@ -304,18 +331,20 @@ def bench_summaries(engine: Engine, runs: int) -> list[dict[str, Any]]:
                 "ours_ms": ours,
                 "ours_after_write_ms": after_one,
                 "ours_after_5000_ms": after_bulk,
+                "ours_after_5000_new_ms": after_new,
                 "ours_first_ms": first,
                 "pandas_read_groupby_ms": read_and_group,
                 "pandas_groupby_only_ms": group_only,
                 "rows": len(frame),
             }
         )
-        worst = max(ours, after_one, after_bulk)
+        worst = max(ours, after_one, after_bulk, after_new)
         verdict = "OK" if worst <= TARGET_MS else "MISSED"
         print(
             f"  {dimension:11} {verdict}: warm {ours:5.1f} ms (x{read_and_group / ours:.0f} vs "
             f"pandas read+groupby, x{group_only / ours:.1f} vs groupby alone) | after a write "
-            f"of 1: {after_one:5.1f} ms, of 5,000: {after_bulk:5.1f} ms | first of the "
+            f"of 1: {after_one:5.1f} ms, of 5,000: {after_bulk:5.1f} ms, of 5,000 new: "
+            f"{after_new:5.1f} ms | first of the "
             f"process {first:4.0f} ms (x{read_and_group / first:.2f}) | pandas read+groupby "
             f"{read_and_group:4.0f} ms, groupby alone {group_only:4.0f} ms ({len(frame):,} rows)",
             flush=True,
