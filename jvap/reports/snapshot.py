@@ -115,11 +115,23 @@ class Reference:
 
 
 @dataclass(frozen=True, slots=True)
-class Patch:
-    """What a part is patched from: the previous snapshot's parts and, per table, the sorted
-    ids of the initiatives written there since."""
+class Base:
+    """A part as read at registry counter `counter`, and the initiatives part its initiative
+    indexes point into (None when that was not read)."""
 
-    previous: dict[str, Any]
+    value: Any
+    initiatives: Initiatives | None
+    counter: int
+
+
+@dataclass(frozen=True, slots=True)
+class Patch:
+    """What a part is patched from: its base, and per table the sorted ids of the
+    initiatives written there since the base's counter."""
+
+    old: Any
+    initiatives: Initiatives
+    since: int
     touched: dict[str, np.ndarray]
 
     def ids(self, table_name: str) -> np.ndarray:
@@ -141,13 +153,22 @@ class Snapshot:
     parts: dict[str, Any] = field(default_factory=dict)
     # Whether `version` is a committed state, so that a later snapshot may patch this one.
     committed: bool = False
-    # The previous snapshot's parts and the counter they were read at.
-    previous: dict[str, Any] = field(default_factory=dict)
+    # What each part is patched from: the previous snapshot's parts, and the parts it did
+    # not read but had a base for itself (each with the counter it was read at).
+    previous: dict[str, Base] = field(default_factory=dict)
     previous_counter: int = 0
-    # The initiative ids written since previous_counter, per table, or None to read parts
-    # afresh; worked out once, by the first part that needs it.
-    touched: dict[str, np.ndarray] | None = None
-    touched_known: bool = False
+    # Per base counter: the initiative ids written since, per table, or None to read parts
+    # afresh; worked out once per counter, by the first part that needs it.
+    touched_since: dict[int, dict[str, np.ndarray] | None] = field(default_factory=dict)
+
+    @property
+    def touched(self) -> dict[str, np.ndarray] | None:
+        """What was written since the previous snapshot, once a part has worked it out."""
+        return self.touched_since.get(self.previous_counter)
+
+    @property
+    def touched_known(self) -> bool:
+        return self.previous_counter in self.touched_since
 
     def part(self, session: Session, name: str) -> Any:
         found = self.parts.get(name)
@@ -157,10 +178,11 @@ class Snapshot:
         with paused_gc():
             # Held here: the attribute is emptied once every part is patched, maybe by
             # another thread meanwhile.
-            previous = self.previous
-            touched = self._touched(session, previous) if name in previous else None
-            if touched is not None:
-                value = _PATCHERS[name](session, self, Patch(previous, touched))
+            base = self.previous.get(name)
+            touched = self._touched(session, base) if base is not None else None
+            if base is not None and base.initiatives is not None and touched is not None:
+                patch = Patch(base.value, base.initiatives, base.counter, touched)
+                value = _PATCHERS[name](session, self, patch)
             else:
                 value = _LOADERS[name](session, self)
         # The part is the state at self.version only if no commit came in between (each
@@ -169,7 +191,7 @@ class Snapshot:
             raise StaleSnapshot
         self.parts[name] = value
         if self.previous and self.previous.keys() <= self.parts.keys():
-            self.previous = {}  # every part patched: let the old arrays go
+            self.previous = {}  # every part has its own: let the old arrays go
         return value
 
     def derived(self, name: str, build: Callable[[], T]) -> T:
@@ -179,11 +201,12 @@ class Snapshot:
             found = self.parts[name] = build()
         return found  # type: ignore[no-any-return]
 
-    def _touched(self, session: Session, previous: dict[str, Any]) -> dict[str, np.ndarray] | None:
-        if not self.touched_known:
-            self.touched = _touched_since(session, previous, self.previous_counter)
-            self.touched_known = True
-        return self.touched
+    def _touched(self, session: Session, base: Base) -> dict[str, np.ndarray] | None:
+        if base.counter not in self.touched_since:
+            self.touched_since[base.counter] = _touched_since(
+                session, base.initiatives, base.counter
+            )
+        return self.touched_since[base.counter]
 
 
 def read_version(session: Session) -> Version | None:
@@ -214,16 +237,31 @@ def current(session: Session) -> Snapshot:
         found = _cache.get(key)
         if found is None or found.version != version:
             previous = found if _can_patch_from(found, version) else None
-            # Copied at once: a thread still on the old snapshot may be adding parts.
-            parts = dict(previous.parts) if previous is not None else {}
             found = _cache[key] = Snapshot(
                 version=version,
                 committed=not _has_own_writes(session, version),
-                # Only the parts the previous one read itself: no chain of older snapshots.
-                previous={name: part for name, part in parts.items() if name in _PATCHERS},
+                previous=_bases(previous) if previous is not None else {},
                 previous_counter=previous.version[0] if previous and previous.version else 0,
             )
         return found
+
+
+def _bases(previous: Snapshot) -> dict[str, Base]:
+    """What the next snapshot patches its parts from: the parts `previous` read, and for the
+    others (a summary that needs no funders, say) the bases `previous` had for them, so that
+    alternating summaries do not read a part afresh each time."""
+    assert previous.version is not None
+    # Copied at once: a thread still on the old snapshot may be adding parts.
+    parts = dict(previous.parts)
+    initiatives = parts.get("initiatives")
+    bases = {
+        name: Base(part, initiatives, previous.version[0])
+        for name, part in parts.items()
+        if name in _PATCHERS
+    }
+    for name, base in dict(previous.previous).items():
+        bases.setdefault(name, base)
+    return bases
 
 
 def _can_patch_from(snapshot: Snapshot | None, version: Version) -> bool:
@@ -373,12 +411,11 @@ def _touched_query(session: Session, since: int, table_name: str | None = None) 
 
 
 def _touched_since(
-    session: Session, previous: dict[str, Any], since: int
+    session: Session, initiatives: Initiatives | None, since: int
 ) -> dict[str, np.ndarray] | None:
     """Per table, the sorted ids written there after counter `since`; None when patching
-    `previous` is not possible (a reference write, a pruned log) or costs more than reading
-    afresh."""
-    initiatives: Initiatives | None = previous.get("initiatives")
+    parts read then (with `initiatives`) is not possible (a reference write, a pruned log)
+    or costs more than reading afresh."""
     if initiatives is None:
         return None
     floor = (
@@ -403,11 +440,11 @@ def _touched_since(
     return ids
 
 
-def _only(session: Session, snapshot: Snapshot, initiative_id: Any) -> Any:
+def _only(session: Session, patch: Patch, initiative_id: Any) -> Any:
     """The condition that keeps the rows of initiatives written in the table of the
-    `initiative_id` column since the previous snapshot."""
+    `initiative_id` column since the patch's base."""
     table_name = initiative_id.expression.table.name
-    return initiative_id.in_(_touched_query(session, snapshot.previous_counter, table_name))
+    return initiative_id.in_(_touched_query(session, patch.since, table_name))
 
 
 # --- the parts --------------------------------------------------------------------------
@@ -579,11 +616,11 @@ def _is_touched(ids: np.ndarray, touched: np.ndarray) -> np.ndarray:
 
 
 def _patch_initiatives(session: Session, snapshot: Snapshot, patch: Patch) -> Initiatives:
-    old: Initiatives = patch.previous["initiatives"]
+    old: Initiatives = patch.old
     touched = patch.ids(Initiative.__tablename__)
     if not len(touched):
         return old  # only their links or revisions were written
-    new = _load_initiatives(session, snapshot, _only(session, snapshot, Initiative.id))
+    new = _load_initiatives(session, snapshot, _only(session, patch, Initiative.id))
     kept = ~_is_touched(old.ids, touched)
     ids = np.concatenate([old.ids[kept], new.ids])
     order = np.argsort(ids, kind="stable")
@@ -615,8 +652,11 @@ def _carried(
     the initiative's index in this snapshot. The new indexes come from one lookup per
     initiative, shared by the parts, then a gather."""
     initiatives: Initiatives = snapshot.part(session, "initiatives")
-    previous: Initiatives = patch.previous["initiatives"]
-    moved, present = snapshot.derived("renumbered", lambda: _renumbered(previous, initiatives))
+    previous = patch.initiatives
+    # Per base initiatives part (bases from older snapshots point into older ones).
+    moved, present = snapshot.derived(
+        f"renumbered {id(previous)}", lambda: _renumbered(previous, initiatives)
+    )
     # Looked up once per initiative, then gathered: rows outnumber initiatives.
     written = _is_touched(previous.ids, patch.ids(table_name))
     kept = (present & ~written)[indexes]
@@ -634,19 +674,19 @@ def _renumbered(previous: Initiatives, current: Initiatives) -> tuple[np.ndarray
 
 def _link_patcher(name: str) -> Callable[[Session, Snapshot, Patch], Links]:
     def patch_links(session: Session, snapshot: Snapshot, patch: Patch) -> Links:
-        old: Links = patch.previous[name]
+        old: Links = patch.old
         initiatives: Initiatives = snapshot.part(session, "initiatives")
         pairs = _PAIRS[name]
         initiative_id = pairs.selected_columns[0]
         table_name = initiative_id.table.name
         written = len(patch.ids(table_name))
-        if not written and initiatives is patch.previous["initiatives"]:
+        if not written and initiatives is patch.initiatives:
             return old  # neither these links nor the initiatives they point at changed
         new_ids, new_key = np.array([], np.int64), Codes(_NO_IDS, np.array([], dtype=object))
         if written:
             # Inside the pairs' select: SQLite would otherwise build all of a DISTINCT first.
             new_ids, new_key = _read_pairs(
-                session, pairs.where(_only(session, snapshot, initiative_id))
+                session, pairs.where(_only(session, patch, initiative_id))
             )
         kept, carried = _carried(session, snapshot, patch, old.initiative, table_name)
         return Links(
@@ -658,15 +698,15 @@ def _link_patcher(name: str) -> Callable[[Session, Snapshot, Patch], Links]:
 
 
 def _patch_revisions(session: Session, snapshot: Snapshot, patch: Patch) -> Revisions:
-    old: Revisions = patch.previous["revisions"]
+    old: Revisions = patch.old
     initiatives: Initiatives = snapshot.part(session, "initiatives")
     table_name = InitiativeRevision.__tablename__
     written = len(patch.ids(table_name))
-    if not written and initiatives is patch.previous["initiatives"]:
+    if not written and initiatives is patch.initiatives:
         return old
     new = _revision_rows(
         session,
-        _only(session, snapshot, InitiativeRevision.initiative_id) if written else literal(False),
+        _only(session, patch, InitiativeRevision.initiative_id) if written else literal(False),
         initiatives.index,
     )
     kept, carried = _carried(session, snapshot, patch, old.initiative, table_name)
@@ -680,7 +720,7 @@ def _patch_revisions(session: Session, snapshot: Snapshot, patch: Patch) -> Revi
 
 def _keep_reference(_session: Session, _snapshot: Snapshot, patch: Patch) -> Reference:
     # A reference write logs "anything", which reads every part afresh.
-    return patch.previous["reference"]
+    return patch.old
 
 
 _PATCHERS: dict[str, Callable[[Session, Snapshot, Patch], Any]] = {

@@ -177,6 +177,31 @@ def test_several_patches_in_a_row(engine: Engine) -> None:
     assert content(read_all(engine)) == fresh(engine)
 
 
+def test_a_part_skipped_by_one_snapshot_is_patched_by_the_next(engine: Engine) -> None:
+    """Summaries that need different parts alternate: a part the snapshot in between did not
+    read is patched from the one before it, with everything written since then."""
+    first = read_all(engine)
+    write(engine)
+    with Session(engine) as session, session.begin():
+        between = snapshot.current(session)
+        between.part(session, "countries")  # and the initiatives: not the funders
+    with Session(engine) as session, session.begin():
+        initiatives_service.create_initiatives(
+            session, [("NER", record(50, funders=["GIZ"]))], user_id=None, publish=True
+        )
+    loads: list[str] = []
+    original = dict(snapshot._LOADERS)
+    for name, load in original.items():
+        snapshot._LOADERS[name] = lambda s, snap, n=name, f=load: loads.append(n) or f(s, snap)
+    try:
+        last = read_all(engine)
+    finally:
+        snapshot._LOADERS.update(original)
+    assert loads == []  # every part patched, the funders from the first snapshot
+    assert last.previous_counter == between.version[0] > first.version[0]
+    assert content(last) == fresh(engine)
+
+
 def test_a_reference_write_reads_everything_again(engine: Engine) -> None:
     read_all(engine)
     with Session(engine) as session, session.begin():
