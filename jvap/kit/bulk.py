@@ -232,8 +232,8 @@ def _copy_and_update(
     session: Session, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
 ) -> None:
     """PostgreSQL: the rows COPied into a scratch table, then one UPDATE ... FROM it. An
-    executemany, even pipelined, runs one statement per row: 0.65 s for 5,000 initiatives
-    against ~0.2 s."""
+    executemany, even pipelined, runs one statement per row: 0.66 s for 5,000 initiatives
+    against 0.29 s. As with _copy, None in a JSON column is SQL NULL (not JSON null)."""
     scratch = f"jvap_update_{table.name}"
     names = ", ".join(f'"{name}"' for name in ["id", *columns])
     assignments = ", ".join(f'"{name}" = s."{name}"' for name in columns)
@@ -241,7 +241,8 @@ def _copy_and_update(
     # The table's column types without its constraints; dropped at once, so that the next
     # call (with other columns, perhaps) starts from nothing.
     connection.exec_driver_sql(
-        f'CREATE TEMPORARY TABLE "{scratch}" AS SELECT {names} FROM "{table.name}" WITH NO DATA'
+        f'CREATE TEMPORARY TABLE "{scratch}" ON COMMIT DROP AS '
+        f'SELECT {names} FROM "{table.name}" WITH NO DATA'
     )
     _copy(session, table, ["id", *columns], rows, into=scratch)
     connection.exec_driver_sql(

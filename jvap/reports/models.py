@@ -40,13 +40,15 @@ class RegistryVersion(Base):
     counter: Mapped[int] = mapped_column(BigInteger, default=0)
     token: Mapped[int] = mapped_column(BigInteger, default=0)
     # The change log may have lost the entries of counters up to this one (PostgreSQL prunes
-    # it; SQLite keeps one entry per initiative and never does).
+    # it; SQLite keeps one entry per table and initiative and never does; a migration that
+    # changes the log's shape starts it afresh from the current counter).
     change_floor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
-# Which initiatives each registry version touched (migration 2026_11_24_b7e5d2c94f18): one
-# row per initiative on SQLite, one per write statement on PostgreSQL, so it has no model
-# and alembic check leaves it out. Initiative id 0 stands for "anything".
+# Which initiatives each registry version touched, in which table (migrations
+# 2026_11_24_b7e5d2c94f18 and f2b9d4e6a8c1): one row per table and initiative on SQLite, one
+# per write statement on PostgreSQL, so it has no model and alembic check leaves it out.
+# Initiative id 0 stands for "anything".
 CHANGE_LOG = "registry_change"
 # PostgreSQL only: one row per writing transaction until its commit bumps the counter
 # (migration 2026_11_24_d4a7c3e1b920).

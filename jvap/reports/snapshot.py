@@ -47,6 +47,8 @@ ATTEMPTS = 5
 # Past this share of the initiatives written since the previous snapshot, reading
 # everything again costs less than patching.
 PATCH_SHARE = 0.25
+# A part that more than this many snapshots in a row passed on unread is read afresh.
+BASE_AGE_LIMIT = 4
 
 
 class StaleSnapshot(Exception):
@@ -122,6 +124,8 @@ class Base:
     value: Any
     initiatives: Initiatives | None
     counter: int
+    # How many snapshots have passed it on unread (see _bases).
+    age: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,8 +149,9 @@ _NO_IDS = np.array([], dtype=np.int64)
 class Snapshot:
     """The registry at one version; parts are read on first use and kept.
 
-    A snapshot that follows a committed one patches that one's parts with the initiatives
-    written in between (the change log) instead of reading every row again.
+    A snapshot that follows a committed one patches that one's parts, or for a part it did
+    not read the one it was patched from in turn, with the initiatives written since (the
+    change log) instead of reading every row again.
     """
 
     version: Version | None
@@ -260,7 +265,9 @@ def _bases(previous: Snapshot) -> dict[str, Base]:
         if name in _PATCHERS
     }
     for name, base in dict(previous.previous).items():
-        bases.setdefault(name, base)
+        # Each keeps the arrays of an older registry alive: not for ever.
+        if name not in bases and base.age < BASE_AGE_LIMIT:
+            bases[name] = Base(base.value, base.initiatives, base.counter, base.age + 1)
     return bases
 
 
@@ -653,9 +660,9 @@ def _carried(
     initiative, shared by the parts, then a gather."""
     initiatives: Initiatives = snapshot.part(session, "initiatives")
     previous = patch.initiatives
-    # Per base initiatives part (bases from older snapshots point into older ones).
+    # Per base counter: bases passed on from older snapshots point into older initiatives.
     moved, present = snapshot.derived(
-        f"renumbered {id(previous)}", lambda: _renumbered(previous, initiatives)
+        f"renumbered {patch.since}", lambda: _renumbered(previous, initiatives)
     )
     # Looked up once per initiative, then gathered: rows outnumber initiatives.
     written = _is_touched(previous.ids, patch.ids(table_name))

@@ -14,8 +14,12 @@ truncate a referenced row. The error is the one PostgreSQL raises for a foreign 
 SQLSTATE 23503 with the constraint's name. SQLite keeps its foreign keys (checked in
 process, they cost little); the models keep describing them on both backends.
 
-Like a foreign key under READ COMMITTED, which the application uses; a REPEATABLE READ
-transaction deleting a referenced row could miss a child committed after its snapshot.
+Where it differs from a foreign key: under REPEATABLE READ (the application uses READ
+COMMITTED) a transaction deleting a referenced row could miss a child committed after its
+snapshot; TRUNCATE ... CASCADE does not empty the referencing tables, it fails; a key is
+re-keyed row by row, so an UPDATE swapping two referenced keys is refused; the planner no
+longer knows the joins from the constraints. The functions run with the caller's rights
+(one role owns and writes every table here).
 """
 
 from collections.abc import Sequence
@@ -73,36 +77,50 @@ def _raise(constraint: str, table: str, column: str, message: str) -> str:
     %s for the key found."""
     return f"""
         RAISE EXCEPTION USING ERRCODE = 'foreign_key_violation',
-            MESSAGE = format({_literal(message)}, found),
+            MESSAGE = format({_literal(message)}, offending),
             CONSTRAINT = '{constraint}', TABLE = '{table}', COLUMN = '{column}';"""
 
 
 def _child_function(child: str) -> str:
-    """Checks the rows a statement wrote to `child` (new_rows) against each parent."""
-    checks = []
-    for constraint, table, column, parent, key, _ in KEYS:
-        if table != child:
-            continue
-        message = (
-            f'insert or update on table "{child}" violates foreign key constraint '
-            f'"{constraint}": key ({column})=(%s) is not present in table "{parent}"'
-        )
-        checks.append(f"""
+    """Checks the key values a statement wrote to `child` against each parent: every new
+    row's on INSERT; on UPDATE only values that no row had before, as a foreign key skips
+    a row whose key did not change."""
+
+    def checks(values: str) -> str:
+        statements = []
+        for constraint, table, column, parent, key, _ in KEYS:
+            if table != child:
+                continue
+            message = (
+                f'insert or update on table "{child}" violates foreign key constraint '
+                f'"{constraint}": key ({column})=(%s) is not present in table "{parent}"'
+            )
+            source = values.format(column=column)
+            statements.append(f"""
     -- Locked as a foreign key locks them: deleting one now waits for this transaction.
-    PERFORM 1 FROM "{parent}" p WHERE p.{key} IN (SELECT n.{column} FROM new_rows n)
+    PERFORM 1 FROM "{parent}" p WHERE p.{key} IN (SELECT c.value FROM {source} c)
         FOR KEY SHARE OF p;
-    SELECT n.{column}::text INTO found FROM new_rows n
-        WHERE n.{column} IS NOT NULL
-          AND NOT EXISTS (SELECT 1 FROM "{parent}" p WHERE p.{key} = n.{column})
+    SELECT c.value::text INTO offending FROM {source} c
+        WHERE c.value IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM "{parent}" p WHERE p.{key} = c.value)
         LIMIT 1;
-    IF found IS NOT NULL THEN{_raise(constraint, child, column, message)}
+    IF offending IS NOT NULL THEN{_raise(constraint, child, column, message)}
     END IF;""")
+        return "".join(statements)
+
+    # Each branch names only the transition tables its trigger declares: PL/pgSQL plans a
+    # statement when it first runs it.
+    inserted = "(SELECT {column} AS value FROM new_rows)"
+    changed = "(SELECT {column} AS value FROM new_rows EXCEPT SELECT {column} FROM old_rows)"
     return f"""
 CREATE FUNCTION jvap_check_references_{child}() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
-    found text;
-BEGIN{"".join(checks)}
+    offending text;
+BEGIN
+    IF TG_OP = 'INSERT' THEN{checks(inserted)}
+    ELSE{checks(changed)}
+    END IF;
     RETURN NULL;
 END
 $$"""
@@ -125,10 +143,10 @@ def _parent_functions(parent: str) -> list[str]:
                 f'"{constraint}" on table "{child}": key ({key})=(%s) is still referenced'
             )
             deletes.append(f"""
-    SELECT o.{key}::text INTO found FROM old_rows o
+    SELECT o.{key}::text INTO offending FROM old_rows o
         WHERE EXISTS (SELECT 1 FROM {child} c WHERE c.{column} = o.{key})
         LIMIT 1;
-    IF found IS NOT NULL THEN{_raise(constraint, child, column, message)}
+    IF offending IS NOT NULL THEN{_raise(constraint, child, column, message)}
     END IF;""")
         message = (
             f'update or delete on table "{parent}" violates foreign key constraint '
@@ -136,7 +154,7 @@ def _parent_functions(parent: str) -> list[str]:
         )
         rekeys.append(f"""
     IF EXISTS (SELECT 1 FROM {child} c WHERE c.{column} = OLD.{key}) THEN
-        found := OLD.{key}::text;{_raise(constraint, child, column, message)}
+        offending := OLD.{key}::text;{_raise(constraint, child, column, message)}
     END IF;""")
         message = (
             f'cannot truncate table "{parent}": table "{child}" references it through '
@@ -144,14 +162,14 @@ def _parent_functions(parent: str) -> list[str]:
         )
         truncates.append(f"""
     IF EXISTS (SELECT 1 FROM {child}) THEN
-        found := '';{_raise(constraint, child, column, message)}
+        offending := '';{_raise(constraint, child, column, message)}
     END IF;""")
     return [
         f"""
 CREATE FUNCTION jvap_delete_references_{parent}() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
-    found text;
+    offending text;
 BEGIN{"".join(deletes)}
     RETURN NULL;
 END
@@ -160,7 +178,7 @@ $$""",
 CREATE FUNCTION jvap_rekey_references_{parent}() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
-    found text;
+    offending text;
 BEGIN{"".join(rekeys)}
     RETURN NEW;
 END
@@ -169,7 +187,7 @@ $$""",
 CREATE FUNCTION jvap_truncate_references_{parent}() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
-    found text;
+    offending text;
 BEGIN{"".join(truncates)}
     RETURN NULL;
 END
@@ -189,10 +207,13 @@ def upgrade() -> None:
     for child in _tables(1):
         op.execute(_child_function(child))
         # One event per trigger when a statement has transition tables.
-        for event in ("INSERT", "UPDATE"):
+        for event, tables in (
+            ("INSERT", "NEW TABLE AS new_rows"),
+            ("UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
+        ):
             op.execute(f"""
                 CREATE TRIGGER jvap_check_references_{event.lower()} AFTER {event} ON {child}
-                REFERENCING NEW TABLE AS new_rows
+                REFERENCING {tables}
                 FOR EACH STATEMENT EXECUTE FUNCTION jvap_check_references_{child}()""")
     for parent in _tables(3):
         for function in _parent_functions(parent):

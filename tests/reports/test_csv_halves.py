@@ -1,5 +1,6 @@
 """PostgreSQL builds a large CSV in two halves on two connections, from one snapshot."""
 
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -40,7 +41,8 @@ def engine(fresh_database_url: str) -> Iterator[Engine]:
 
 @pytest.fixture
 def halves(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """The split ids _halves was called with."""
+    """The split ids _halves was called with (on a machine of two cores or more)."""
+    monkeypatch.setattr(csv_lines.os, "cpu_count", lambda: 2)
     calls: list[int] = []
     real = csv_lines._halves
 
@@ -69,17 +71,39 @@ def test_two_halves_write_what_one_connection_writes(engine: Engine, halves: lis
 
 
 def test_both_halves_read_the_snapshot_taken_when_the_report_began(
-    engine: Engine, halves: list[int]
+    engine: Engine, halves: list[int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The second half starts its transaction only once a write has committed: what it
+    # reads must still be the state of the export, not the one its own start would see.
+    written = threading.Event()
+    real_import = csv_lines._import_snapshot
+
+    def late_import(connection: Any, exported: str) -> None:
+        if threading.current_thread().name == "jvap-csv-half":
+            assert written.wait(timeout=10)
+        real_import(connection, exported)
+
+    monkeypatch.setattr(csv_lines, "_import_snapshot", late_import)
+    with Session(engine) as session:
+        before = list(lines(session, split_from=10**9))
     with Session(engine) as session:
         last = max(session.scalars(select(Initiative.id)))
         reading = lines(session, split_from=1, batch_size=2)
-        first = next(reading)  # the snapshot is exported, the halves are under way
+        first = next(reading)  # the snapshot is exported, the first half under way
         with Session(engine) as writer, writer.begin():
             writer.execute(update(Initiative).where(Initiative.id == last).values(title="Later"))
+        written.set()
         rest = list(reading)
-    assert halves and len([first, *rest]) == COUNT
-    assert not any("Later" in line for line in rest)
+    assert halves and [first, *rest] == before  # the last title as it was, not "Later"
+
+
+def test_a_reader_that_stops_early_stops_the_second_half(engine: Engine, halves: list[int]) -> None:
+    with Session(engine) as session:
+        reading = lines(session, split_from=1, batch_size=2)
+        next(reading)
+        reading.close()
+    assert halves
+    assert not any(thread.name == "jvap-csv-half" for thread in threading.enumerate())
 
 
 def test_a_session_that_has_written_builds_every_line_itself(

@@ -202,6 +202,21 @@ def test_a_part_skipped_by_one_snapshot_is_patched_by_the_next(engine: Engine) -
     assert content(last) == fresh(engine)
 
 
+def test_a_part_unread_for_long_is_let_go(engine: Engine) -> None:
+    read_all(engine)
+    for index in range(snapshot.BASE_AGE_LIMIT + 2):
+        with Session(engine) as session, session.begin():
+            initiatives_service.create_initiatives(
+                session, [("NER", record(60 + index))], user_id=None, publish=True
+            )
+        with Session(engine) as session, session.begin():
+            latest = snapshot.current(session)
+            # Passed on unread by `index` snapshots so far.
+            assert ("funders" in latest.previous) == (index <= snapshot.BASE_AGE_LIMIT)
+            latest.part(session, "countries")
+    assert content(read_all(engine)) == fresh(engine)
+
+
 def test_a_reference_write_reads_everything_again(engine: Engine) -> None:
     read_all(engine)
     with Session(engine) as session, session.begin():
