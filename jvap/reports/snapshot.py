@@ -403,9 +403,13 @@ def _touched_query(session: Session, since: int, table_name: str | None = None) 
     the ids, of `table_name`, when it is given."""
     log = _change_log.c
     if is_sqlite(session):
+        # The table as an expression, not the bare column: SQLite would otherwise read the
+        # primary key (table, initiative), every row ever logged, for its order or its
+        # equality, rather than the counter index for the few rows after `since`.
+        table = log.table_name.concat("")
         if table_name is None:
-            return select(log.table_name, log.initiative_id).where(log.counter > since)
-        return select(log.initiative_id).where(log.counter > since, log.table_name == table_name)
+            return select(table.label("table_name"), log.initiative_id).where(log.counter > since)
+        return select(log.initiative_id).where(log.counter > since, table == table_name)
     # A null counter: written by this transaction, not yet committed. Two selects, not an
     # OR, so that each reads its own index.
     ids = func.unnest(log.initiative_ids)

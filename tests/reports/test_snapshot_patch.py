@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, delete, text, update
+from sqlalchemy import Engine, delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from jvap.app import create_app
@@ -215,6 +215,23 @@ def test_a_part_unread_for_long_is_let_go(engine: Engine) -> None:
             assert ("funders" in latest.previous) == (index <= snapshot.BASE_AGE_LIMIT)
             latest.part(session, "countries")
     assert content(read_all(engine)) == fresh(engine)
+
+
+@pytest.mark.parametrize("table_name", [None, "initiative_country"])
+def test_sqlite_reads_the_log_from_the_counter_index(engine: Engine, table_name: Any) -> None:
+    """The log keeps a row per table and initiative ever written: reading it through its
+    primary key instead took 0.1 s over 100k initiatives."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL keeps a row per statement, pruned")
+    with Session(engine) as session:
+        query = snapshot._touched_query(session, 5, table_name)
+        if table_name is None:
+            name, ids = query.subquery().c
+            query = select(name, func.count(ids)).group_by(name)
+        compiled = query.compile(engine, compile_kwargs={"literal_binds": True})
+        plan = session.execute(text(f"EXPLAIN QUERY PLAN {compiled}")).all()
+    details = " ".join(row[-1] for row in plan)
+    assert "ix_registry_change_counter" in details, details
 
 
 def test_a_reference_write_reads_everything_again(engine: Engine) -> None:
