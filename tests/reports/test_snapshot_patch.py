@@ -330,7 +330,7 @@ def test_a_write_to_an_initiative_table_logs_the_initiative(engine: Engine, tabl
 
 def test_postgresql_prunes_the_log_and_says_how_far(engine: Engine) -> None:
     if engine.dialect.name != "postgresql":
-        pytest.skip("SQLite keeps one row per initiative and never prunes")
+        pytest.skip("SQLite keeps one row per table and initiative and never prunes")
     with Session(engine) as session, session.begin():
         session.execute(text("UPDATE registry_change SET counter = 1"))
         session.execute(text("UPDATE registry_version SET counter = 8191"))
