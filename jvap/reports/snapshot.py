@@ -715,10 +715,13 @@ def _patch_revisions(session: Session, snapshot: Snapshot, patch: Patch) -> Revi
     written = len(patch.ids(table_name))
     if not written and initiatives is patch.initiatives:
         return old
-    new = _revision_rows(
-        session,
-        _only(session, patch, InitiativeRevision.initiative_id) if written else literal(False),
-        initiatives.index,
+    # None written here (only the initiatives moved): nothing to read.
+    new = (
+        _revision_rows(
+            session, _only(session, patch, InitiativeRevision.initiative_id), initiatives.index
+        )
+        if written
+        else _NO_REVISIONS
     )
     kept, carried = _carried(session, snapshot, patch, old.initiative, table_name)
     return Revisions(
@@ -727,6 +730,14 @@ def _patch_revisions(session: Session, snapshot: Snapshot, patch: Patch) -> Revi
         changed_at=np.concatenate([old.changed_at[kept], new.changed_at]),
         to_completed=np.concatenate([old.to_completed[kept], new.to_completed]),
     )
+
+
+_NO_REVISIONS = Revisions(
+    initiative=_NO_IDS,
+    number=_NO_IDS,
+    changed_at=np.array([], dtype="datetime64[us]"),
+    to_completed=np.array([], dtype=bool),
+)
 
 
 def _keep_reference(_session: Session, _snapshot: Snapshot, patch: Patch) -> Reference:

@@ -81,6 +81,19 @@ def _raise(constraint: str, table: str, column: str, message: str) -> str:
             CONSTRAINT = '{constraint}', TABLE = '{table}', COLUMN = '{column}';"""
 
 
+def _function(name: str, body: str, *, result: str = "NULL") -> str:
+    """A PL/pgSQL trigger function that may name an `offending` key in its error."""
+    return f"""
+CREATE FUNCTION {name}() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    offending text;
+BEGIN{body}
+    RETURN {result};
+END
+$$"""
+
+
 def _child_function(child: str) -> str:
     """Checks the key values a statement wrote to `child` against each parent: every new
     row's on INSERT; on UPDATE only values that no row had before, as a foreign key skips
@@ -112,18 +125,11 @@ def _child_function(child: str) -> str:
     # statement when it first runs it.
     inserted = "(SELECT {column} AS value FROM new_rows)"
     changed = "(SELECT {column} AS value FROM new_rows EXCEPT SELECT {column} FROM old_rows)"
-    return f"""
-CREATE FUNCTION jvap_check_references_{child}() RETURNS trigger
-LANGUAGE plpgsql AS $$
-DECLARE
-    offending text;
-BEGIN
+    body = f"""
     IF TG_OP = 'INSERT' THEN{checks(inserted)}
     ELSE{checks(changed)}
-    END IF;
-    RETURN NULL;
-END
-$$"""
+    END IF;"""
+    return _function(f"jvap_check_references_{child}", body)
 
 
 def _parent_functions(parent: str) -> list[str]:
@@ -133,65 +139,43 @@ def _parent_functions(parent: str) -> list[str]:
     for constraint, child, column, table, key, on_delete in KEYS:
         if table != parent:
             continue
+        referenced = _raise(
+            constraint,
+            child,
+            column,
+            f'update or delete on table "{parent}" violates foreign key constraint '
+            f'"{constraint}" on table "{child}": key ({key})=(%s) is still referenced',
+        )
         if on_delete == CASCADE:
             deletes.append(
                 f"\n    DELETE FROM {child} WHERE {column} IN (SELECT o.{key} FROM old_rows o);"
             )
         else:
-            message = (
-                f'update or delete on table "{parent}" violates foreign key constraint '
-                f'"{constraint}" on table "{child}": key ({key})=(%s) is still referenced'
-            )
             deletes.append(f"""
     SELECT o.{key}::text INTO offending FROM old_rows o
         WHERE EXISTS (SELECT 1 FROM {child} c WHERE c.{column} = o.{key})
         LIMIT 1;
-    IF offending IS NOT NULL THEN{_raise(constraint, child, column, message)}
+    IF offending IS NOT NULL THEN{referenced}
     END IF;""")
-        message = (
-            f'update or delete on table "{parent}" violates foreign key constraint '
-            f'"{constraint}" on table "{child}": key ({key})=(%s) is still referenced'
-        )
         rekeys.append(f"""
     IF EXISTS (SELECT 1 FROM {child} c WHERE c.{column} = OLD.{key}) THEN
-        offending := OLD.{key}::text;{_raise(constraint, child, column, message)}
+        offending := OLD.{key}::text;{referenced}
     END IF;""")
-        message = (
+        truncated = _raise(
+            constraint,
+            child,
+            column,
             f'cannot truncate table "{parent}": table "{child}" references it through '
-            f'"{constraint}"%s'
+            f'"{constraint}"%s',
         )
         truncates.append(f"""
     IF EXISTS (SELECT 1 FROM {child}) THEN
-        offending := '';{_raise(constraint, child, column, message)}
+        offending := '';{truncated}
     END IF;""")
     return [
-        f"""
-CREATE FUNCTION jvap_delete_references_{parent}() RETURNS trigger
-LANGUAGE plpgsql AS $$
-DECLARE
-    offending text;
-BEGIN{"".join(deletes)}
-    RETURN NULL;
-END
-$$""",
-        f"""
-CREATE FUNCTION jvap_rekey_references_{parent}() RETURNS trigger
-LANGUAGE plpgsql AS $$
-DECLARE
-    offending text;
-BEGIN{"".join(rekeys)}
-    RETURN NEW;
-END
-$$""",
-        f"""
-CREATE FUNCTION jvap_truncate_references_{parent}() RETURNS trigger
-LANGUAGE plpgsql AS $$
-DECLARE
-    offending text;
-BEGIN{"".join(truncates)}
-    RETURN NULL;
-END
-$$""",
+        _function(f"jvap_delete_references_{parent}", "".join(deletes)),
+        _function(f"jvap_rekey_references_{parent}", "".join(rekeys), result="NEW"),
+        _function(f"jvap_truncate_references_{parent}", "".join(truncates)),
     ]
 
 
