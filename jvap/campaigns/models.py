@@ -3,10 +3,10 @@
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from jvap.db import Base, utcnow
+from jvap.db import Base, JSONDocument, utcnow
 
 
 class Campaign(Base):
@@ -71,13 +71,14 @@ class Submission(Base):
     # received | invalid | pending_review | returned | accepted | superseded
     status: Mapped[str] = mapped_column(String(16), default="received", index=True)
     # Parse and validation report: counts, issues, diff summary. Report and change set are
-    # megabytes written once and read whole, never queried inside: JSON text, not JSONB,
-    # whose conversion costs twice the write (lz4-compressed on PostgreSQL, see migrations).
+    # megabytes written once and read whole, never queried inside: JSON as text, neither
+    # JSONB, whose conversion costs twice the write, nor json, which parses every byte to
+    # check it (lz4-compressed on PostgreSQL, see migrations).
     # Deferred too: an upload looks at the partner's previous submissions but not at their
     # reports (reading one back cost a re-upload 36 ms on SQLite).
-    report: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, deferred=True)
+    report: Mapped[dict[str, Any]] = mapped_column(JSONDocument, default=dict, deferred=True)
     # What accept will apply: new rows and field-by-field changes.
-    change_set: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, deferred=True)
+    change_set: Mapped[dict[str, Any]] = mapped_column(JSONDocument, default=dict, deferred=True)
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     reviewed_at: Mapped[datetime | None]
     review_comment: Mapped[str | None] = mapped_column(Text)
