@@ -16,7 +16,9 @@ def column_letter(index: int) -> str:
     return letters
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: an upload can make one per cell, thousands, and a frozen dataclass sets each
+# field through object.__setattr__ (1 us an issue against 0.4 us).
+@dataclass(slots=True)
 class Issue:
     """A located problem; `row` is the spreadsheet's 1-based row, `column` its letter."""
 

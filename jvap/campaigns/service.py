@@ -339,16 +339,17 @@ def receive_submission(
         max_uncompressed=max_uncompressed,
     )
     issues = sorted(result.issues, key=_sort_key)
+    summary = result.summary()  # counts thousands of issues: once
     submission.report = {
         "format": parsed.format,
         "sheet": parsed.sheet,
         "metadata": parsed.metadata,
-        "summary": result.summary(),
+        "summary": summary,
         "issues": [issue.to_record() for issue in issues],
         "diff": result.diff(),
     }
     superseded: list[int] = []
-    if result.errors:
+    if summary["errors"]:
         submission.status = "invalid"
     else:
         submission.status = "pending_review"
@@ -380,7 +381,7 @@ def receive_submission(
             "channel": channel,
             "sha256": digest,
             "status": submission.status,
-            "summary": result.summary(),
+            "summary": summary,
             "superseded": superseded,
         },
     )

@@ -270,8 +270,8 @@ DECIMAL_FIELDS = tuple(key for key in RECORD_FIELDS if FIELDS[key].type == "deci
 UNIQUE_FIELDS = frozenset({"ref", "revision", "title", "description", "remarks", "website"})
 
 
-_DATE_INDEXES = tuple(RECORD_FIELDS.index(key) for key in DATE_FIELDS)
-_DECIMAL_INDEXES = tuple(RECORD_FIELDS.index(key) for key in DECIMAL_FIELDS)
+_START, _END = (RECORD_FIELDS.index(key) for key in DATE_FIELDS)
+(_BUDGET,) = (RECORD_FIELDS.index(key) for key in DECIMAL_FIELDS)
 
 
 def record_to_json(record: InitiativeRecord) -> list[Any]:
@@ -280,14 +280,13 @@ def record_to_json(record: InitiativeRecord) -> list[Any]:
     and []. Field names repeated on every record were a third of a change set's text.
     """
     values = list(record_values(record))
-    for index in _DATE_INDEXES:
-        value = values[index]
-        if value is not None:
-            values[index] = value.isoformat()
-    for index in _DECIMAL_INDEXES:
-        value = values[index]
-        if value is not None:
-            values[index] = json_value(value)
+    # The record's two dates and one amount by position: a change set converts thousands.
+    if (start := values[_START]) is not None:
+        values[_START] = start.isoformat()
+    if (end := values[_END]) is not None:
+        values[_END] = end.isoformat()
+    if (budget := values[_BUDGET]) is not None:
+        values[_BUDGET] = json_value(budget)
     return values
 
 
@@ -524,6 +523,9 @@ def validate(
             ]
         record_columns.append(column)
     record_rows = list(zip(*record_columns, strict=True)) if record_columns else []
+    # A file with every field (any template) gives each row's values in the record's field
+    # order: the record is built from them as they are, 1 us a row faster than by name.
+    complete = tuple(present) == RECORD_FIELDS
     no_failures: frozenset[str] = frozenset()
 
     for index, raw in enumerate(rows):
@@ -572,13 +574,16 @@ def validate(
         # Fields the file lacks keep their stored value (a new row: none). Values are
         # already in their stored form (codes, ISO3, trimmed text; lists never None); the
         # rules see them as typed, so a repeated value still gets its duplicate warning.
-        given = zip(present, record_rows[index], strict=True) if record_rows else ()
-        if is_new:
-            record = InitiativeRecord(**dict(given))
+        if complete:
+            record = InitiativeRecord(*record_rows[index])
         else:
-            merged = dict(vars(current.record))  # type: ignore[union-attr]
-            merged.update(given)
-            record = InitiativeRecord(**merged)
+            given = zip(present, record_rows[index], strict=True) if record_rows else ()
+            if is_new:
+                record = InitiativeRecord(**dict(given))
+            else:
+                merged = dict(vars(current.record))  # type: ignore[union-attr]
+                merged.update(given)
+                record = InitiativeRecord(**merged)
         rule_issues = check_record(record, snapshot, is_new=is_new, nul_free=nul_free)
         if rule_issues:
             values = {key: column[index] for key, column in value_columns}

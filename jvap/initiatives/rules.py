@@ -533,10 +533,11 @@ def check_record(
     kind = record.kind
     is_project = kind == "project"
 
-    if _blank(kind):
-        issues.append(make_issue("kind", "required"))
-    if kind is not None and kind not in _KINDS:
-        _check_code("kind", kind, issues)
+    if kind not in _KINDS:  # a known code is neither blank nor unknown
+        if _blank(kind):
+            issues.append(make_issue("kind", "required"))
+        else:
+            _check_code("kind", kind, issues)
 
     title = record.title
     if _blank(title):
@@ -551,10 +552,11 @@ def check_record(
         _check_length("description", description, issues)
 
     status = record.status
-    if _blank(status):
-        issues.append(make_issue("status", "required"))
-    if status is not None and status not in _STATUSES:
-        _check_code("status", status, issues)
+    if status not in _STATUSES:
+        if _blank(status):
+            issues.append(make_issue("status", "required"))
+        else:
+            _check_code("status", status, issues)
 
     start_date = record.start_date
     if start_date is None:
@@ -592,7 +594,7 @@ def check_record(
                     allowed=", ".join(sorted(known_domains)),
                 )
             )
-    if len(set(domains)) != len(domains):
+    if len(domains) > 1 and len(set(domains)) != len(domains):
         _check_duplicates("domains", domains, issues)
 
     priorities = record.priorities
@@ -610,14 +612,15 @@ def check_record(
                     suggestion=f"add domain {domain}",
                 )
             )
-    if len(set(priorities)) != len(priorities):
+    if len(priorities) > 1 and len(set(priorities)) != len(priorities):
         _check_duplicates("priorities", priorities, issues)
 
     scope = record.scope
-    if _blank(scope):
-        issues.append(make_issue("scope", "required"))
-    if scope is not None and scope not in _SCOPES:
-        _check_code("scope", scope, issues)
+    if scope not in _SCOPES:
+        if _blank(scope):
+            issues.append(make_issue("scope", "required"))
+        else:
+            _check_code("scope", scope, issues)
 
     countries = record.countries
     if not countries and scope != "continental":
@@ -634,7 +637,7 @@ def check_record(
                     suggestion=guess if guess in known_countries else None,
                 )
             )
-    if len(set(countries)) != len(countries):
+    if len(countries) > 1 and len(set(countries)) != len(countries):
         _check_duplicates("countries", countries, issues)
 
     budget = record.budget
@@ -656,7 +659,8 @@ def check_record(
         issues.append(make_issue("currency", "no_eur_rate", value=(currency or "").upper()))
 
     funders = record.funders
-    if is_project and all(_blank(name) for name in funders):
+    # The first name given settles it without a loop (the usual case).
+    if is_project and (not funders or _blank(funders[0])) and all(map(_blank, funders)):
         issues.append(make_issue("funders", "funders_required_for_project"))
     for name in funders:
         if len(name) > NAME_MAX_LENGTH:
@@ -673,7 +677,7 @@ def check_record(
     for group in target_groups:
         if group is not None and group not in _TARGET_GROUPS:
             _check_code("target_groups", group, issues)
-    if len(set(target_groups)) != len(target_groups):
+    if len(target_groups) > 1 and len(set(target_groups)) != len(target_groups):
         _check_duplicates("target_groups", target_groups, issues)
 
     if record.gender_marker is not None:
@@ -681,15 +685,24 @@ def check_record(
         if marker not in _GENDER_MARKERS:
             _check_code("gender_marker", marker, issues)
 
-    _check_length("entity", record.entity, issues)
+    entity = record.entity
+    if entity is not None and len(entity) > _MAX_LENGTHS["entity"]:
+        _check_length("entity", entity, issues)
     external_ids = record.external_ids
-    for value in external_ids:
-        _check_length("external_ids", value, issues)
-    if len(set(external_ids)) != len(external_ids):
-        _check_duplicates("external_ids", external_ids, issues)
-    _check_length("website", record.website, issues)
-    _check_length("remarks", record.remarks, issues)
+    if external_ids:
+        for value in external_ids:
+            _check_length("external_ids", value, issues)
+        if len(set(external_ids)) != len(external_ids):
+            _check_duplicates("external_ids", external_ids, issues)
+    website = record.website
+    if website is not None and len(website) > _MAX_LENGTHS["website"]:
+        _check_length("website", website, issues)
+    remarks = record.remarks
+    if remarks is not None and len(remarks) > _MAX_LENGTHS["remarks"]:
+        _check_length("remarks", remarks, issues)
     scanned, scanned_values = _unscanned(nul_free)
+    if not scanned:
+        return issues
     for key, value in zip(scanned, scanned_values(record), strict=True):
         kind_of = value.__class__
         if kind_of is str or isinstance(value, str):

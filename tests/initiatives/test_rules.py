@@ -10,6 +10,7 @@ import pytest
 from jvap.initiatives.rules import (
     FIELDS,
     MESSAGES,
+    RECORD_FIELDS,
     InitiativeRecord,
     check_record,
     diff_records,
@@ -283,6 +284,31 @@ def test_rule_passes_and_fails(
 ) -> None:
     assert (field, code) not in codes_of(passing, is_new=is_new)
     assert (field, code) in codes_of(failing, is_new=is_new)
+
+
+@pytest.mark.parametrize("field", ["kind", "status", "scope"])
+def test_a_blank_code_is_required_not_unknown(field: str) -> None:
+    codes = codes_of(valid_project(**{field: "  "}))
+    assert (field, "required") in codes
+    assert (field, "unknown_code") not in codes
+
+
+def test_a_project_needs_one_funder_name_anywhere_in_the_list() -> None:
+    required = ("funders", "funders_required_for_project")
+    assert required not in codes_of(valid_project(funders=["", "GIZ"]))
+    assert required in codes_of(valid_project(funders=["", " "]))
+
+
+def test_fields_the_caller_found_nul_free_are_not_scanned_again() -> None:
+    record = valid_project(title="A\x00", remarks="B\x00")
+
+    def flagged(nul_free: frozenset[str]) -> set[str]:
+        issues = check_record(record, SNAPSHOT, is_new=True, nul_free=nul_free)
+        return {issue.field for issue in issues if issue.code == "invalid_character"}
+
+    assert flagged(frozenset()) == {"title", "remarks"}
+    assert flagged(frozenset({"title"})) == {"remarks"}
+    assert flagged(frozenset(RECORD_FIELDS)) == set()
 
 
 def test_description_is_required_only_for_a_new_initiative() -> None:
