@@ -7,6 +7,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, delete, func, select, text, update
@@ -146,6 +147,38 @@ def test_a_patched_snapshot_holds_what_a_fresh_read_holds(engine: Engine) -> Non
     assert after.parts["initiatives"] is not before.parts["initiatives"]
     assert content(after) == fresh(engine)
     assert 8 not in content(after)["ids"] and {13, 14} <= set(content(after)["ids"])
+
+
+@pytest.mark.parametrize("max_runs", [1, snapshot.MAX_ID_RUNS])
+def test_a_patch_reads_the_written_initiatives_by_id_ranges_or_from_the_log(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, max_runs: int
+) -> None:
+    # write() makes three runs of ids (3-4, 8, 13-14): with at most one allowed, the
+    # patches read the ids from the change log instead.
+    monkeypatch.setattr(snapshot, "MAX_ID_RUNS", max_runs)
+    read_all(engine)
+    write(engine)
+    after = read_all(engine)
+    assert after.touched is not None
+    assert content(after) == fresh(engine)
+
+
+@pytest.mark.parametrize(
+    ("ids", "runs"),
+    [
+        ([7], [(7, 7)]),
+        ([3, 4, 5, 9, 11, 12], [(3, 5), (9, 9), (11, 12)]),
+        (list(range(100, 5100)), [(100, 5099)]),
+        ([], None),
+        (
+            list(range(0, 2 * snapshot.MAX_ID_RUNS, 2)),
+            [(i, i) for i in range(0, 2 * snapshot.MAX_ID_RUNS, 2)],
+        ),
+        (list(range(0, 2 * snapshot.MAX_ID_RUNS + 2, 2)), None),
+    ],
+)
+def test_id_runs(ids: list[int], runs: list[tuple[int, int]] | None) -> None:
+    assert snapshot._id_runs(np.array(ids, dtype=np.int64)) == runs
 
 
 def test_patched_summaries_equal_fresh_ones(engine: Engine) -> None:
