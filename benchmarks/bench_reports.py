@@ -7,9 +7,9 @@ Builds its own data in a scratch database (a SQLite temp file, or a fresh Postgr
 database on 127.0.0.1:5432), then measures:
 - each summary (median of several runs) against pandas: read the same rows, then groupby;
   warm (registry unchanged since the previous summary), after a committed write of one
-  initiative, of 5,000 (a status set again) and of 5,000 new ones with their links and
-  revisions, as an accepted questionnaire writes them (the snapshot patched from the change
-  log), and the first call of a process (everything read);
+  initiative, of 5,000 (a status set again), of 5,000 new ones with their links and
+  revisions, as an accepted questionnaire writes them, and of their deletion (the snapshot
+  patched from the change log), and the first call of a process (everything read);
 - the 100k-row xlsx report (xlsxwriter, constant memory) against pandas.to_excel(openpyxl),
   each in a child process whose peak RSS is read with resource.getrusage;
 - the 100k-row CSV report (median of several child processes).
@@ -309,23 +309,37 @@ def bench_summaries(engine: Engine, runs: int) -> list[dict[str, Any]]:
     results = []
     filters = SummaryFilters()
 
+    def once(dimension: str) -> float:
+        """ms of one summary, in a session of its own."""
+        with Session(engine) as session:
+            start = time.perf_counter()
+            service.summarise(session, dimension=dimension, filters=filters)
+            return (time.perf_counter() - start) * 1000
+
     def summarise(dimension: str, before: Callable[[], Any]) -> float:
         """Median ms of the summary right after `before` (not timed)."""
         times = []
         for _ in range(runs):
             before()
-            with Session(engine) as session:
-                start = time.perf_counter()
-                service.summarise(session, dimension=dimension, filters=filters)
-                times.append((time.perf_counter() - start) * 1000)
+            times.append(once(dimension))
         return statistics.median(times)
+
+    def added_then_deleted(dimension: str) -> tuple[float, float]:
+        """Median ms of the summary right after 5,000 new initiatives are written, and
+        right after they are deleted again."""
+        added, deleted = [], []
+        for _ in range(runs):
+            add_new(engine)
+            added.append(once(dimension))
+            remove_new(engine)
+            deleted.append(once(dimension))
+        return statistics.median(added), statistics.median(deleted)
 
     for dimension in queries.DIMENSIONS:
         first = summarise(dimension, snapshot.clear)
         after_one = summarise(dimension, lambda: touch(engine))
         after_bulk = summarise(dimension, lambda: touch(engine, 5000))
-        after_new = summarise(dimension, lambda: add_new(engine))
-        remove_new(engine)
+        after_new, after_deleted = added_then_deleted(dimension)
         with Session(engine) as session:
             ours = median_ms(
                 lambda d=dimension, s=session: service.summarise(s, dimension=d, filters=filters),
@@ -343,19 +357,20 @@ def bench_summaries(engine: Engine, runs: int) -> list[dict[str, Any]]:
                 "ours_after_write_ms": after_one,
                 "ours_after_5000_ms": after_bulk,
                 "ours_after_5000_new_ms": after_new,
+                "ours_after_5000_deleted_ms": after_deleted,
                 "ours_first_ms": first,
                 "pandas_read_groupby_ms": read_and_group,
                 "pandas_groupby_only_ms": group_only,
                 "rows": len(frame),
             }
         )
-        worst = max(ours, after_one, after_bulk, after_new)
+        worst = max(ours, after_one, after_bulk, after_new, after_deleted)
         verdict = "OK" if worst <= TARGET_MS else "MISSED"
         print(
             f"  {dimension:11} {verdict}: warm {ours:5.1f} ms (x{read_and_group / ours:.0f} vs "
             f"pandas read+groupby, x{group_only / ours:.1f} vs groupby alone) | after a write "
             f"of 1: {after_one:5.1f} ms, of 5,000: {after_bulk:5.1f} ms, of 5,000 new: "
-            f"{after_new:5.1f} ms | first of the "
+            f"{after_new:5.1f} ms, of their deletion: {after_deleted:5.1f} ms | first of the "
             f"process {first:4.0f} ms (x{read_and_group / first:.2f}) | pandas read+groupby "
             f"{read_and_group:4.0f} ms, groupby alone {group_only:4.0f} ms ({len(frame):,} rows)",
             flush=True,
