@@ -34,6 +34,7 @@ class JSONText(TypeDecorator[Any]):
 
     impl = Text
     cache_ok = True
+    hashable = False  # the values are dicts and lists, as JSON's are
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
         return None if value is None else jsontext.dumps(value)

@@ -270,6 +270,8 @@ DECIMAL_FIELDS = tuple(key for key in RECORD_FIELDS if FIELDS[key].type == "deci
 UNIQUE_FIELDS = frozenset({"ref", "revision", "title", "description", "remarks", "website"})
 
 
+# record_to_json converts these by position: a new date or amount field fails here, at
+# import, until it is added.
 _START, _END = (RECORD_FIELDS.index(key) for key in DATE_FIELDS)
 (_BUDGET,) = (RECORD_FIELDS.index(key) for key in DECIMAL_FIELDS)
 

@@ -689,11 +689,10 @@ def check_record(
     if entity is not None and len(entity) > _MAX_LENGTHS["entity"]:
         _check_length("entity", entity, issues)
     external_ids = record.external_ids
-    if external_ids:
-        for value in external_ids:
-            _check_length("external_ids", value, issues)
-        if len(set(external_ids)) != len(external_ids):
-            _check_duplicates("external_ids", external_ids, issues)
+    for value in external_ids:
+        _check_length("external_ids", value, issues)
+    if len(external_ids) > 1 and len(set(external_ids)) != len(external_ids):
+        _check_duplicates("external_ids", external_ids, issues)
     website = record.website
     if website is not None and len(website) > _MAX_LENGTHS["website"]:
         _check_length("website", website, issues)

@@ -11,7 +11,7 @@ from sqlalchemy import JSON, Date, DateTime, Table, insert, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from jvap.db import is_postgresql
+from jvap.db import JSONText, is_postgresql
 from jvap.kit import jsontext
 
 # Rows per multi-row INSERT on SQLite; beyond a few hundred, longer statements gain nothing.
@@ -119,7 +119,9 @@ def _copy(
 ) -> None:
     """COPY `rows` into `table`, or into the table named `into` with `table`'s columns."""
     # COPY sends text: JSON columns get their serialised form (NULL stays NULL).
-    json_indexes = [i for i, name in enumerate(columns) if isinstance(table.c[name].type, JSON)]
+    json_indexes = [
+        i for i, name in enumerate(columns) if isinstance(table.c[name].type, JSON | JSONText)
+    ]
     names = ", ".join(f'"{name}"' for name in columns)
     statement = f'COPY "{into or table.name}" ({names}) FROM STDIN'
     connection = session.connection().connection.driver_connection

@@ -299,6 +299,36 @@ def test_a_project_needs_one_funder_name_anywhere_in_the_list() -> None:
     assert required in codes_of(valid_project(funders=["", " "]))
 
 
+def test_issues_come_in_field_order() -> None:
+    record = valid_project(
+        kind="  ",
+        status="finished",
+        domains=["D1", "D1"],
+        scope="global",
+        countries=["SEN", "XXX", "SEN"],
+        funders=["", " "],
+        target_groups=["youth", "aliens", "youth"],
+        entity="x" * 301,
+        external_ids=["A", "A"],
+        website="x" * 501,
+        remarks="x" * 4001,
+    )
+    assert [(i.field, i.code) for i in check_record(record, SNAPSHOT, is_new=True)] == [
+        ("kind", "required"),
+        ("status", "unknown_code"),
+        ("domains", "duplicate_value"),
+        ("scope", "unknown_code"),
+        ("countries", "unknown_country"),
+        ("countries", "duplicate_value"),
+        ("target_groups", "unknown_code"),
+        ("target_groups", "duplicate_value"),
+        ("entity", "too_long"),
+        ("external_ids", "duplicate_value"),
+        ("website", "too_long"),
+        ("remarks", "too_long"),
+    ]
+
+
 def test_fields_the_caller_found_nul_free_are_not_scanned_again() -> None:
     record = valid_project(title="A\x00", remarks="B\x00")
 

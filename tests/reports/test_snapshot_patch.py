@@ -153,14 +153,39 @@ def test_a_patched_snapshot_holds_what_a_fresh_read_holds(engine: Engine) -> Non
 def test_a_patch_reads_the_written_initiatives_by_id_ranges_or_from_the_log(
     engine: Engine, monkeypatch: pytest.MonkeyPatch, max_runs: int
 ) -> None:
-    # write() makes three runs of ids (3-4, 8, 13-14): with at most one allowed, the
-    # patches read the ids from the change log instead.
+    # write() writes the initiatives 3-4, 8 and 13-14: three runs of ids, too many when at
+    # most one is allowed, and its tables' patches then read the ids from the change log.
     monkeypatch.setattr(snapshot, "MAX_ID_RUNS", max_runs)
+    from_log: list[str] = []
+    touched_query = snapshot._touched_query
+
+    def spy(session: Session, since: int, table_name: str | None = None) -> Any:
+        if table_name is not None:  # a patch's own query, not the list of what was written
+            from_log.append(table_name)
+        return touched_query(session, since, table_name)
+
+    monkeypatch.setattr(snapshot, "_touched_query", spy)
     read_all(engine)
     write(engine)
     after = read_all(engine)
     assert after.touched is not None
+    assert ("initiative" in from_log) is (max_runs == 1)
     assert content(after) == fresh(engine)
+
+
+def test_a_patch_after_deleting_a_run_of_initiatives(engine: Engine) -> None:
+    with Session(engine) as session, session.begin():
+        initiatives_service.create_initiatives(
+            session, [("MLI", record(i)) for i in range(20, 26)], user_id=None, publish=True
+        )
+    read_all(engine)
+    with Session(engine) as session, session.begin():
+        session.execute(delete(Initiative).where(Initiative.id.between(13, 18)))
+    after = read_all(engine)
+    assert after.touched is not None
+    assert after.touched["initiative"].tolist() == list(range(13, 19))
+    assert content(after) == fresh(engine)
+    assert max(content(after)["ids"]) == 12
 
 
 @pytest.mark.parametrize(
