@@ -1,5 +1,6 @@
 """One problem found in an uploaded questionnaire, located down to the cell."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -51,6 +52,68 @@ class Issue:
     def to_dict(self, lang: str = "en") -> dict[str, Any]:
         """The issue as the API shows it, with `message` in `lang`."""
         return localise(self.to_record(), lang)
+
+
+# A report's issues, packed: one row of these values per issue, the messages once. An
+# upload's thousands of normalisation warnings repeat a few hundred messages: the records
+# were a third of what a 5,000-row upload stores (1.4 MB, now 0.5 MB).
+PACKED_KEYS = (
+    "severity",
+    "sheet",
+    "row",
+    "column",
+    "field",
+    "code",
+    "message",
+    "value",
+    "suggestion",
+)
+
+
+def pack_issues(issues: Iterable[Issue]) -> dict[str, Any]:
+    """The issues as a submission's report stores them (issue_records reads them back)."""
+    messages: dict[tuple[str, str], int] = {}
+    rows = []
+    for issue in issues:
+        texts = (issue.message_en, issue.message_fr)
+        message = messages.get(texts)
+        if message is None:
+            message = messages[texts] = len(messages)
+        rows.append(
+            (
+                issue.severity,
+                issue.sheet,
+                issue.row,
+                issue.column,
+                issue.field,
+                issue.code,
+                message,
+                _json_safe(issue.value),
+                issue.suggestion,
+            )
+        )
+    return {"keys": list(PACKED_KEYS), "messages": list(messages), "rows": rows}
+
+
+def issue_records(stored: Any) -> list[dict[str, Any]]:
+    """The issue records (as Issue.to_record makes them) of a report's "issues": packed, or
+    a list of records already (reports stored before issues were packed)."""
+    if not stored:
+        return []
+    if isinstance(stored, list):
+        return stored
+    messages = stored["messages"]
+    keys = stored["keys"]
+    records = []
+    for row in stored["rows"]:
+        record: dict[str, Any] = {}
+        for key, value in zip(keys, row, strict=True):
+            if key == "message":  # both texts where the record has them
+                record["message_en"], record["message_fr"] = messages[value]
+            else:
+                record[key] = value
+        records.append(record)
+    return records
 
 
 def localise(record: dict[str, Any], lang: str) -> dict[str, Any]:

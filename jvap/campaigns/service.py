@@ -12,7 +12,7 @@ from jvap.accounts import access
 from jvap.accounts.audit import record_event
 from jvap.accounts.models import User
 from jvap.campaigns import annotate, parsing, template, validation
-from jvap.campaigns.issues import Issue, localise
+from jvap.campaigns.issues import Issue, issue_records, localise, pack_issues
 from jvap.campaigns.models import Assignment, Campaign, CampaignProcess, Submission
 from jvap.campaigns.schemas import (
     CampaignCreate,
@@ -345,7 +345,7 @@ def receive_submission(
         "sheet": parsed.sheet,
         "metadata": parsed.metadata,
         "summary": summary,
-        "issues": [issue.to_record() for issue in issues],
+        "issues": pack_issues(issues),
         "diff": result.diff(),
     }
     superseded: list[int] = []
@@ -461,7 +461,7 @@ def submission_read(
         uploaded_at=submission.uploaded_at,
         uploaded_by=users.get(submission.uploaded_by_id) if submission.uploaded_by_id else None,
         summary=report.get("summary", {}),
-        issues=[localise(issue, lang) for issue in report.get("issues", [])],
+        issues=[localise(issue, lang) for issue in issue_records(report.get("issues"))],
         diff=report.get("diff", {}),
         reviewed_at=submission.reviewed_at,
         reviewed_by=users.get(submission.reviewed_by_id) if submission.reviewed_by_id else None,
@@ -489,7 +489,7 @@ def annotated_workbook(
         raw or b"",
         fmt=report.get("format"),
         sheet=report.get("sheet"),
-        issues=[localise(issue, lang) for issue in report.get("issues", [])],
+        issues=[localise(issue, lang) for issue in issue_records(report.get("issues"))],
         lang=lang,
     )
     stem = submission.filename.rsplit(".", 1)[0] or "questionnaire"

@@ -662,13 +662,14 @@ def _read_column(
     """(values, [(row index, notes)], no NUL character in any cell) of one column.
 
     Most cells repeat (codes, countries, funders), so each distinct value is read once;
-    free text and columns holding booleans (True == 1 for a dict) are read cell by cell.
-    Normalising never adds a NUL character, so a column whose cells hold none gives
-    values that hold none: the rules need not scan them record by record.
+    free text, unless left empty, and columns holding booleans (True == 1 for a dict) are
+    read cell by cell. Normalising never adds a NUL character, so a column whose cells
+    hold none gives values that hold none: the rules need not scan them record by record.
     """
-    distinct = list(dict.fromkeys(cells)) if key not in UNIQUE_FIELDS else cells
+    by_cell = key in UNIQUE_FIELDS and cells.count("") + cells.count(None) < len(cells)
+    distinct = cells if by_cell else list(dict.fromkeys(cells))
     nul_free = "\x00" not in "".join([cell for cell in distinct if cell.__class__ is str])
-    if key in UNIQUE_FIELDS or bool in set(map(type, cells)):
+    if by_cell or bool in set(map(type, cells)):
         results = list(map(normaliser, cells))
         values = [value for value, _notes in results]
         noted = [(index, notes) for index, (_value, notes) in enumerate(results) if notes]

@@ -4,6 +4,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from jvap.campaigns.issues import issue_records
 from jvap.reference.codelists import CODELISTS
 
 SEVERITY_ORDER = {"error": 0, "warning": 1}
@@ -113,7 +114,7 @@ def submission_view(
     """
     diff = report.get("diff") or {}
     summary = report.get("summary") or {}
-    issues = report.get("issues") or []
+    issues = issue_records(report.get("issues"))
     row_titles = {item["row"]: item.get("title") or "" for item in diff.get("new", [])}
     changed = []
     for item in diff.get("changed", []):

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from jvap.campaigns import service
+from jvap.campaigns.issues import issue_records
 from jvap.campaigns.models import Submission
 from jvap.initiatives import service as initiatives_service
 from jvap.initiatives.rules import diff_records
@@ -125,7 +126,7 @@ def test_a_formula_in_an_xls_file_is_flagged_at_its_cell(
     resaved = resave(with_formula, tmp_path, "xls")
     submission = upload(session, resaved, "xls")
     assert submission.status == "invalid"
-    flagged = [i for i in submission.report["issues"] if i["code"] == "formula_cell"]
+    flagged = [i for i in issue_records(submission.report["issues"]) if i["code"] == "formula_cell"]
     assert [(i["sheet"], i["column"], i["field"]) for i in flagged] == [
         ("Initiatives", "M", "budget")
     ]

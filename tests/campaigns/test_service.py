@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from jvap.accounts.models import AuditEvent
 from jvap.campaigns import service
 from jvap.campaigns.definition import parse_definition
+from jvap.campaigns.issues import issue_records
 from jvap.campaigns.models import Assignment, Submission
 from jvap.campaigns.template import DATA_SHEET
 from jvap.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -67,7 +68,7 @@ def submit(session: Session, content: bytes, partner: str = "SEN", **kwargs: Any
 
 
 def issue_codes(submission: Submission) -> list[str]:
-    return [issue["code"] for issue in submission.report["issues"]]
+    return [issue["code"] for issue in issue_records(submission.report["issues"])]
 
 
 def registry(session: Session, partner: str = "SEN") -> dict[int, Any]:
