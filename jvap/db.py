@@ -10,7 +10,7 @@ from alembic.config import Config
 from fastapi import Depends, Request
 from sqlalchemy import JSON, DateTime, Dialect, Engine, MetaData, Text, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -64,8 +64,10 @@ def is_sqlite(session: Session) -> bool:
     return session.get_bind().dialect.name == "sqlite"
 
 
-def is_postgresql(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
+def is_postgresql(bind: Session | Connection) -> bool:
+    """Whether `bind` (a session, or a connection of its own) talks to PostgreSQL."""
+    dialect = bind.dialect if isinstance(bind, Connection) else bind.get_bind().dialect
+    return dialect.name == "postgresql"
 
 
 # Where a SQLite connection keeps its total_changes at BEGIN, for has_written.

@@ -23,7 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from jvap.campaigns.models import Campaign
-from jvap.db import is_sqlite
+from jvap.db import is_postgresql, is_sqlite
 from jvap.initiatives import service as initiatives_service
 from jvap.initiatives.models import (
     Initiative,
@@ -186,8 +186,7 @@ def tune_for_reports(session: Session | Connection) -> None:
     100k-row CSV query took 1.5 s that way against 0.9 s in one process. Every row is
     fetched, so plan for all of them rather than the first tenth a cursor assumes.
     """
-    dialect = session.dialect if isinstance(session, Connection) else session.get_bind().dialect
-    if dialect.name == "postgresql":
+    if is_postgresql(session):
         session.execute(text("SET LOCAL work_mem = '64MB'"))
         session.execute(text("SET LOCAL jit = off"))
         session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))

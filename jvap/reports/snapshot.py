@@ -645,12 +645,18 @@ def _sorted_keys(codes: Codes) -> Codes:
     return Codes(codes=remap[codes.codes], values=codes.values[order])
 
 
+def _lookup(sorted_ids: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each of `ids`' position in `sorted_ids` (where it would go when absent), and whether
+    it is there."""
+    positions = np.searchsorted(sorted_ids, ids)
+    if not len(sorted_ids):
+        return positions, np.zeros(len(ids), dtype=bool)
+    return positions, sorted_ids[np.minimum(positions, len(sorted_ids) - 1)] == ids
+
+
 def _is_touched(ids: np.ndarray, touched: np.ndarray) -> np.ndarray:
     """Whether each of `ids` is among the sorted `touched`."""
-    if not len(touched):
-        return np.zeros(len(ids), dtype=bool)
-    found = np.minimum(np.searchsorted(touched, ids), len(touched) - 1)
-    return touched[found] == ids
+    return _lookup(touched, ids)[1]
 
 
 def _patch_initiatives(session: Session, snapshot: Snapshot, patch: Patch) -> Initiatives:
@@ -704,10 +710,7 @@ def _carried(
 def _renumbered(previous: Initiatives, current: Initiatives) -> tuple[np.ndarray, np.ndarray]:
     """Each previous initiative's index in `current`, and whether it is still there (a
     deleted initiative's links and revisions go with it, logged or not)."""
-    moved = current.index(previous.ids)
-    if not len(current.ids):
-        return moved, np.zeros(len(previous.ids), dtype=bool)
-    return moved, current.ids[np.minimum(moved, len(current.ids) - 1)] == previous.ids
+    return _lookup(current.ids, previous.ids)
 
 
 def _link_patcher(name: str) -> Callable[[Session, Snapshot, Patch], Links]:
@@ -720,7 +723,7 @@ def _link_patcher(name: str) -> Callable[[Session, Snapshot, Patch], Links]:
         written = len(patch.ids(table_name))
         if not written and initiatives is patch.initiatives:
             return old  # neither these links nor the initiatives they point at changed
-        new_ids, new_key = np.array([], np.int64), Codes(_NO_IDS, np.array([], dtype=object))
+        new_ids, new_key = _NO_IDS, Codes(_NO_IDS, np.array([], dtype=object))
         if written:
             # Inside the pairs' select: SQLite would otherwise build all of a DISTINCT first.
             new_ids, new_key = _read_pairs(

@@ -10,6 +10,7 @@ from sqlalchemy import Engine, delete, func, insert, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
+from jvap.db import is_postgresql
 from jvap.initiatives import service
 from jvap.initiatives.models import (
     Initiative,
@@ -48,7 +49,7 @@ def refused(session: Session, constraint: str) -> Iterator[None]:
     name; SQLite only says a foreign key failed), and the session goes on."""
     with pytest.raises(IntegrityError) as raised, session.begin_nested():
         yield
-    if session.get_bind().dialect.name == "postgresql":
+    if is_postgresql(session):
         assert raised.value.orig.diag.constraint_name == constraint  # type: ignore[union-attr]
     else:
         assert "FOREIGN KEY constraint failed" in str(raised.value)
